@@ -1,0 +1,105 @@
+"""Plotly figures for the notebooks and the report: each takes a table and returns a figure."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+TEMPLATE = "plotly_white"
+PERSONA_ORDER = ["high_utilization", "variable_income_budgeter", "cash_flow_stressed", "subscription_heavy",
+                 "savings_builder", "none"]
+
+
+def _style(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
+    fig.update_layout(template=TEMPLATE, title=title, height=height, margin=dict(l=40, r=20, t=60, b=40))
+    return fig
+
+
+def table_counts_bar(counts: pd.DataFrame) -> go.Figure:
+    """Rows loaded per raw table (log scale)."""
+    fig = px.bar(counts, x="table_name", y="row_count", text="row_count", log_y=True)
+    return _style(fig.update_traces(textposition="outside"), "Rows loaded per table")
+
+
+def transactions_per_month(monthly: pd.DataFrame) -> go.Figure:
+    """Transactions per month with money in and out on a second axis."""
+    fig = go.Figure()
+    fig.add_bar(x=monthly["month"], y=monthly["transactions"], name="transactions", marker_color="#7f9cc7")
+    fig.add_scatter(x=monthly["month"], y=monthly["money_out"], name="money out ($)", yaxis="y2",
+                    line=dict(color="#c7522a"))
+    fig.add_scatter(x=monthly["month"], y=monthly["money_in"], name="money in ($)", yaxis="y2",
+                    line=dict(color="#2a9d8f"))
+    fig.update_layout(yaxis=dict(title="transactions"),
+                      yaxis2=dict(title="dollars", overlaying="y", side="right", showgrid=False),
+                      legend=dict(orientation="h", y=-0.2))
+    return _style(fig, "Transactions per month")
+
+
+def balance_distribution(balances: pd.DataFrame) -> go.Figure:
+    """Current balances by kind of account (box plot, log scale)."""
+    data = balances[balances["balance_current"] > 0]
+    fig = px.box(data, x="account_kind", y="balance_current", log_y=True, points=False,
+                 labels={"balance_current": "current balance ($)", "account_kind": ""})
+    return _style(fig, "Balances by account kind")
+
+
+def income_distribution(income: pd.DataFrame) -> go.Figure:
+    """Histogram of average monthly income deposits per user."""
+    fig = px.histogram(income, x="monthly_income", nbins=40, labels={"monthly_income": "monthly income ($)"})
+    return _style(fig, "Average monthly income, last 180 days")
+
+
+def category_bar(counts: pd.DataFrame, x: str, y: str, title: str, color: str | None = None) -> go.Figure:
+    """A labelled bar chart of counts per category."""
+    fig = px.bar(counts, x=x, y=y, color=color, text=y, barmode="group")
+    return _style(fig.update_traces(textposition="outside"), title)
+
+
+def signal_distributions(wide: pd.DataFrame, signals: list[str]) -> go.Figure:
+    """Histograms of several signals, 30-day vs 180-day window overlaid, one panel per signal."""
+    long = wide.melt(id_vars=["user_id", "window_days"], value_vars=signals, var_name="signal")
+    long["window"] = long["window_days"].astype(str) + "d"
+    fig = px.histogram(long.dropna(subset=["value"]), x="value", color="window", facet_col="signal",
+                       facet_col_wrap=3, barmode="overlay", opacity=0.6, nbins=30)
+    fig.update_xaxes(matches=None, showticklabels=True)
+    fig.update_yaxes(matches=None)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    return _style(fig, "Signal distributions, 30 vs 180 days", height=260 * ((len(signals) + 2) // 3))
+
+
+def window_scatter(wide: pd.DataFrame, signal: str) -> go.Figure:
+    """Each user's value of one signal over 30 days against 180 days."""
+    pivot = wide.pivot(index="user_id", columns="window_days", values=signal).reset_index()
+    pivot.columns = [str(c) for c in pivot.columns]
+    fig = px.scatter(pivot, x="180", y="30", hover_name="user_id",
+                     labels={"180": f"{signal}, 180 days", "30": f"{signal}, 30 days"})
+    lim = pd.concat([pivot["30"], pivot["180"]]).dropna()
+    if len(lim):
+        fig.add_shape(type="line", x0=lim.min(), y0=lim.min(), x1=lim.max(), y1=lim.max(),
+                      line=dict(dash="dot", color="grey"))
+    return _style(fig, f"{signal}: 30-day vs 180-day window")
+
+
+def persona_mix(assignments: pd.DataFrame) -> go.Figure:
+    """Users per persona, one bar group per window."""
+    counts = assignments.groupby(["window_days", "persona_id"]).size().rename("users").reset_index()
+    counts["window"] = counts["window_days"].astype(str) + "d"
+    fig = px.bar(counts, x="persona_id", y="users", color="window", barmode="group", text="users",
+                 category_orders={"persona_id": PERSONA_ORDER})
+    return _style(fig.update_traces(textposition="outside"), "Persona mix per window")
+
+
+def persona_transitions(assignments: pd.DataFrame) -> go.Figure:
+    """Heatmap of users moving from their 180-day persona to their 30-day persona."""
+    pivot = assignments.pivot(index="user_id", columns="window_days", values="persona_id")
+    matrix = pd.crosstab(pivot[180], pivot[30]).reindex(index=PERSONA_ORDER, columns=PERSONA_ORDER, fill_value=0)
+    fig = px.imshow(matrix, text_auto=True, color_continuous_scale="Blues",
+                    labels=dict(x="persona, 30 days", y="persona, 180 days", color="users"))
+    return _style(fig, "Persona transitions: 180-day → 30-day", height=480)
+
+
+def funnel(stages: pd.DataFrame, title: str = "Candidates through each filter stage") -> go.Figure:
+    """A funnel of candidate counts through the selection stages."""
+    fig = go.Figure(go.Funnel(y=stages["stage"], x=stages["candidates"], textinfo="value+percent initial"))
+    return _style(fig, title, height=420)
