@@ -103,3 +103,35 @@ def funnel(stages: pd.DataFrame, title: str = "Candidates through each filter st
     """A funnel of candidate counts through the selection stages."""
     fig = go.Figure(go.Funnel(y=stages["stage"], x=stages["candidates"], textinfo="value+percent initial"))
     return _style(fig, title, height=420)
+
+
+def persona_combinations(assignments: pd.DataFrame, top: int = 15) -> go.Figure:
+    """Users per combination of matched personas (how often behaviors co-occur), per window."""
+    combos = assignments.assign(
+        combination=assignments["matched_personas"].map(lambda v: " + ".join(sorted(v)) if len(v) else "none"),
+        window=assignments["window_days"].astype(str) + "d",
+    )
+    counts = combos.groupby(["combination", "window"]).size().rename("users").reset_index()
+    keep = counts.groupby("combination")["users"].sum().nlargest(top).index
+    counts = counts[counts["combination"].isin(keep)]
+    fig = px.bar(counts, y="combination", x="users", color="window", barmode="group", orientation="h", text="users")
+    fig.update_yaxes(categoryorder="total ascending", title="")
+    return _style(fig, "Users per combination of matched personas", height=140 + 34 * len(keep))
+
+
+def utilization_histogram(cards: pd.DataFrame) -> go.Figure:
+    """Per-card utilization with the 30/50/80% flag lines."""
+    data = cards[cards["window_days"] == cards["window_days"].max()]
+    fig = px.histogram(data, x="utilization", nbins=40, labels={"utilization": "utilization (balance / limit)"})
+    for x in (0.3, 0.5, 0.8):
+        fig.add_vline(x=x, line_dash="dot", line_color="#c7522a", annotation_text=f"{x:.0%}")
+    return _style(fig, "Credit card utilization (one bar per card)")
+
+
+def stream_frequencies(streams: pd.DataFrame) -> go.Figure:
+    """Recurring streams per Plaid frequency class, split by whether they count as subscriptions."""
+    counts = streams.groupby(["window_days", "frequency", "is_subscription"]).size().rename("streams").reset_index()
+    counts["window"] = counts["window_days"].astype(str) + "d"
+    counts["counted"] = counts["is_subscription"].map({True: "subscription", False: "not counted"})
+    fig = px.bar(counts, x="frequency", y="streams", color="counted", facet_col="window", text="streams")
+    return _style(fig, "Merchant streams by frequency")
