@@ -1,0 +1,165 @@
+"""Validated ingest: read CSV, Parquet or Plaid response JSON, check it against the raw-table contract, load it.
+
+    report = ingest([Path("data/synthetic/default")], Path("warehouse.duckdb"), Path("data/opstore.sqlite"))
+
+Input paths may be a dataset directory (its parquet/ folder is preferred, else csv/, else json/; ground_truth/ is
+never read), a folder of table files, single `<table>.parquet` / `<table>.csv` files, or Plaid response JSON files
+(/accounts/get, /accounts/balance/get, /transactions/get, /transactions/sync, /liabilities/get). For JSON the
+user is item.item_id; a response without an item (e.g. /transactions/sync) takes the user that another response
+names for the same accounts, else the file name before its first '.'. JSON fields outside the contract are
+ignored; nested ones are flattened (balances.current -> balance_current, personal_finance_category.primary ->
+pfc_primary, liabilities.credit[].aprs[] -> credit_aprs, interest_rate.percentage -> interest_rate_percentage).
+A record in several JSON files is validated in every copy and loaded from the last file (paths in the order
+given, directories sorted); a sync response's `removed` transactions are dropped. Users and consent events are
+optional (Plaid responses carry neither); a missing holder_category means personal. For CSV and Parquet an extra
+or missing column is an error.
+
+All input is staged in a temporary DuckDB database and validated there with SQL over every row at once. Any
+problem raises IngestError listing file, row and field of each (up to a cap) and NOTHING is written. Otherwise
+the raw tables are replaced in the warehouse in one transaction (business accounts and their rows left out,
+`user_id` added to transactions), and then consent events are appended to the operational store (if a path is
+given) in one SQLite transaction, skipping event_ids it already has.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+from tqdm.auto import tqdm
+
+from spendsense.ingest import load, readers, validate
+from spendsense.ingest.problems import KEEP_CAP, REPORT_CAP, IngestError, Problem
+from spendsense.schema import TABLE_ORDER
+
+__all__ = ["IngestError", "IngestReport", "OpstoreWriteError", "Problem", "ingest"]
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest loaded."""
+
+    rows: dict[str, int]  # rows loaded per raw table (after exclusions)
+    business_accounts_excluded: int
+    business_rows_excluded: dict[str, int]  # rows of other tables left out with the business accounts
+    files: tuple[str, ...]  # every file read
+    duration_s: float
+    db_path: str
+    opstore_path: str | None = None
+    consent_events_added: int = 0  # new rows in the operational store
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def __str__(self) -> str:
+        plural = "s" if len(self.files) != 1 else ""
+        lines = [(f"ingested {len(self.files)} file{plural} into {self.db_path} "
+                  f"in {self.duration_s:.1f} s")]
+        lines += [f"  {table:<22}{self.rows.get(table, 0):>12,} rows" for table in TABLE_ORDER]
+        excluded = ", ".join(f"{n:,} {t}" for t, n in self.business_rows_excluded.items() if n)
+        lines.append(f"  business accounts excluded: {self.business_accounts_excluded:,}"
+                     + (f" (with {excluded})" if excluded else ""))
+        if self.opstore_path:
+            lines.append(f"  consent events added to {self.opstore_path}: {self.consent_events_added:,}")
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+class OpstoreWriteError(RuntimeError):
+    """The warehouse was loaded but the operational store could not take the consent events (re-run to finish)."""
+
+
+class _Progress:
+    """A tqdm bar over ingest's steps, silent unless asked for and attached to a terminal."""
+
+    def __init__(self, enabled: bool, total: int):
+        self.bar = tqdm(total=total, desc="ingest", unit="step", leave=False,
+                        disable=not (enabled and sys.stderr.isatty()))
+
+    def step(self, label: str, n: int = 1) -> None:
+        self.bar.set_postfix_str(label, refresh=False)
+        self.bar.update(n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _unreadable(table: str, staging: readers.Staging, sources: list[readers.Source], check, *args) -> list[Problem]:
+    """Run a check; if DuckDB cannot read a file while doing it (e.g. a damaged Parquet page), that is a problem."""
+    try:
+        return check(*args) or []
+    except duckdb.Error as exc:
+        staging.broken_tables.add(table)
+        files = sorted({sources[s.src].name for s in staging.staged if s.table == table and s.src is not None})
+        return [Problem(", ".join(files) or table, None, None, f"cannot read: {readers.duckdb_message(exc)}")]
+
+
+def ingest(paths: Iterable[Path | str], db_path: Path | str, opstore_path: Path | str | None = None,
+           progress: bool = False) -> IngestReport:
+    """Validate the input and load it into the warehouse at db_path (and consent into opstore_path, if given)."""
+    started = time.perf_counter()
+    paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+    sources, problems = readers.discover(paths)
+    json_sources = [s for s in sources if s.fmt == "json"]
+    table_sources = [s for s in sources if s.fmt != "json"]
+    bar = _Progress(progress, len(table_sources) + len(json_sources) + 2 * len(TABLE_ORDER))
+    try:
+        with tempfile.TemporaryDirectory(prefix="spendsense-ingest-") as tmp:
+            con = duckdb.connect(str(Path(tmp) / "staging.duckdb"))
+            try:
+                con.execute("set TimeZone = 'UTC'")
+                con.execute("set enable_progress_bar = false")
+                con.execute("set temp_directory = $dir", {"dir": str(Path(tmp) / "spill")})
+                staging = readers.Staging()
+                for source in table_sources:
+                    stage = readers.stage_csv if source.fmt == "csv" else readers.stage_parquet
+                    problems += stage(con, source, staging)
+                    bar.step(f"read {source.path.name}")
+                if json_sources:
+                    problems += readers.stage_json(con, json_sources, staging,
+                                                   tick=lambda n: bar.step("read JSON", n))
+                views, column_problems = validate.build_views(con, staging, sources)
+                problems += column_problems
+                validate.create_allowed_values(con)
+                for table in TABLE_ORDER:
+                    if table in views.given:
+                        problems += _unreadable(table, staging, sources, validate.check_rows, con, table, views)
+                        problems += _unreadable(table, staging, sources, validate.check_duplicates, con, table)
+                    bar.step(f"check {table}")
+                problems += _unreadable("accounts", staging, sources, validate.check_references, con, views,
+                                        staging, sources)
+                total, recorded, summary = validate.recorded_problems(con, sources, KEEP_CAP - len(problems))
+                if problems or total:
+                    n = len(problems) + total
+                    raise IngestError(problems + recorded, n, summary if n > REPORT_CAP else None)
+                excluded = load.business_exclusions(con)
+                rows = load.write_warehouse(con, Path(db_path), tick=lambda n: bar.step("load", n))
+                consent = load.consent_frame(con) if opstore_path is not None else None
+            finally:
+                con.close()
+        added = 0
+        if opstore_path is not None:
+            try:
+                added = load.write_opstore(Path(opstore_path), consent)
+            except (sqlite3.Error, ValueError, OSError) as exc:
+                raise OpstoreWriteError(
+                    f"the warehouse {db_path} was loaded, but consent events could not be written to the "
+                    f"operational store {opstore_path}: {exc}. Re-run ingest: the consent import skips events "
+                    "the store already has.") from exc
+    finally:
+        bar.close()
+    return IngestReport(
+        rows=rows,
+        business_accounts_excluded=excluded.pop("accounts", 0),
+        business_rows_excluded=excluded,
+        files=tuple(s.name for s in sources),
+        duration_s=time.perf_counter() - started,
+        db_path=str(db_path),
+        opstore_path=str(opstore_path) if opstore_path is not None else None,
+        consent_events_added=added,
+        notes=tuple(staging.notes),
+    )

@@ -1,0 +1,329 @@
+"""Check staged input against the raw-table contract (spendsense.schema), all rows at once in SQL.
+
+Each raw table gets a union view `t_<table>` over its staged files with, for every contract column `c`, the value
+as found (`c`, text, NULL when empty) and the parsed value (`c__v`, the contract type, NULL when unparseable), and
+`_kept` (false for a JSON record superseded by a later file's copy: such copies are validated but not loaded, nor
+counted as duplicates).
+Checks compare the two and look values up in allowed-value tables; failures land in the `_problems` table, one
+row per (row, column, check). No Python loop touches rows: a check is one SQL statement over every file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from spendsense.ingest.problems import KEEP_CAP, Problem
+from spendsense.ingest.readers import Source, Staging, json_field_label, quote
+from spendsense.schema import ACCOUNT_TYPES, ENUMS, FOREIGN_KEYS, PRIMARY_KEYS, TABLES, Column, category_codes
+
+SQL_DIR = Path(__file__).parent / "sql"
+
+MIN_DATE, MAX_DATE = dt.date(1970, 1, 1), dt.date(2100, 12, 31)
+NON_NEGATIVE = {("accounts", "balance_limit"), ("credit_aprs", "apr_percentage"),
+                ("mortgage_liabilities", "interest_rate_percentage"),
+                ("student_liabilities", "interest_rate_percentage")}
+BOUNDS = {("users", "credit_score"): (300, 850)}
+CODE_DOMAINS = {("transactions", "pfc_primary"): "pfc", ("transactions", "pfc_detailed"): "pfc"}
+MASK_PATTERN = "[0-9]{4}"
+OPTIONAL_PARENTS = {"users"}  # references to these are checked only when the table is given
+
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "UHUGEINT"}
+FRACTIONAL_TYPES = {"FLOAT", "DOUBLE", "DECIMAL"}
+TIMESTAMP_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
+TEXT_TYPES = {"VARCHAR", "ENUM"}
+TYPE_WORDS = {"DOUBLE": "a number", "INTEGER": "a whole number", "BOOLEAN": "true or false",
+              "DATE": "a valid date (YYYY-MM-DD)", "TIMESTAMP": "a valid timestamp (ISO-8601)"}
+ENUM_WORDS = {"currency": "a supported currency code", "pfc": "a personal_finance_category code (taxonomy v1 or v2)"}
+
+PROBLEMS_DDL = """
+create table _problems (
+    src integer, row bigint, loc varchar, tbl varchar, col varchar, chk varchar, val varchar, extra varchar,
+    ref_src integer, ref_row bigint, ref_loc varchar
+)
+"""
+
+
+@dataclass
+class Views:
+    """The per-table union views and which files lack which columns."""
+
+    given: set[str] = field(default_factory=set)  # tables with at least one staged file
+    missing: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (table, column) -> source indexes
+
+
+def _sql(name: str) -> str:
+    """A query template from spendsense/ingest/sql/."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _base_type(dtype: str) -> str:
+    """DECIMAL(18,3) -> DECIMAL, TIMESTAMP WITH TIME ZONE -> TIMESTAMPTZ."""
+    base = dtype.upper().split("(")[0].strip()
+    return "TIMESTAMPTZ" if base == "TIMESTAMP WITH TIME ZONE" else base
+
+
+def parsed_sql(x: str, source_type: str, dtype: str) -> str | None:
+    """SQL parsing staged column x (of source_type) into the contract dtype, NULL if unparseable; None if the
+    source type can never hold that dtype."""
+    base = _base_type(source_type)
+    if base in TEXT_TYPES:
+        t = f"trim(cast({x} as varchar))"
+        return {
+            "VARCHAR": f"nullif(cast({x} as varchar), '')",
+            "DOUBLE": f"try_cast({t} as double)",
+            "INTEGER": f"case when regexp_full_match({t}, '[+-]?[0-9]+') then try_cast({t} as integer) end",
+            "BOOLEAN": f"case when lower({t}) in ('true', 't', '1') then true"
+                       f" when lower({t}) in ('false', 'f', '0') then false end",
+            "DATE": f"case when try_cast({t} as timestamp) = try_cast({t} as date) then try_cast({t} as date) end",
+            "TIMESTAMP": f"timezone('UTC', try_cast({t} as timestamptz))",
+        }[dtype]
+    if dtype == "VARCHAR":
+        return f"cast({x} as varchar)"
+    numeric = base in INTEGER_TYPES or base in FRACTIONAL_TYPES
+    if dtype == "DOUBLE" and numeric:
+        return f"cast({x} as double)"
+    if dtype == "INTEGER" and base in INTEGER_TYPES:
+        return f"try_cast({x} as integer)"
+    if dtype == "INTEGER" and base in FRACTIONAL_TYPES:
+        return f"case when {x} = trunc({x}) then try_cast({x} as integer) end"
+    if dtype == "BOOLEAN" and base == "BOOLEAN":
+        return x
+    if dtype == "BOOLEAN" and base in INTEGER_TYPES:
+        return f"case when {x} = 1 then true when {x} = 0 then false end"
+    if dtype == "DATE" and base == "DATE":
+        return x
+    if dtype == "DATE" and base in TIMESTAMP_TYPES | {"TIMESTAMPTZ"}:
+        ts = f"timezone('UTC', {x})" if base == "TIMESTAMPTZ" else f"cast({x} as timestamp)"
+        return f"case when {ts} = cast({ts} as date) then cast({ts} as date) end"
+    if dtype == "TIMESTAMP" and (base == "DATE" or base in TIMESTAMP_TYPES):
+        return f"cast({x} as timestamp)"
+    if dtype == "TIMESTAMP" and base == "TIMESTAMPTZ":
+        return f"timezone('UTC', {x})"
+    return None
+
+
+def _raw_sql(x: str, source_type: str) -> str:
+    """SQL for a staged value as text, NULL when missing or empty."""
+    if _base_type(source_type) in TEXT_TYPES:
+        return f"nullif(cast({x} as varchar), '')"
+    return f"cast({x} as varchar)"
+
+
+def build_views(con: duckdb.DuckDBPyConnection, staging: Staging, sources: list[Source]) -> tuple[Views, list[Problem]]:
+    """Create t_<table> for every raw table and report missing, extra and wrongly typed columns."""
+    views, problems = Views(), []
+    for table, columns in TABLES.items():
+        parts = [s for s in staging.staged if s.table == table]
+        selects = []
+        for part in parts:
+            name = sources[part.src].name if part.src is not None else None
+            contract = {c.name for c in columns}
+            if part.fmt != "json":
+                problems += [Problem(name, None, c, f"unexpected column: not in the {table} contract "
+                                                    f"({', '.join(c.name for c in columns)})", part.fmt)
+                             for c in part.columns if c not in contract]
+            exprs = []
+            for col in columns:
+                source_type = part.columns.get(col.name)
+                typed = parsed_sql(quote(col.name), source_type, col.dtype) if source_type else None
+                if source_type is None:
+                    problems.append(Problem(name, None, col.name, f"missing column: the {table} contract "
+                                                                  "requires it", part.fmt))
+                elif typed is None:
+                    problems.append(Problem(name, None, col.name, f"column has type {source_type}; the contract "
+                                                                  f"needs {col.dtype} (or text)", part.fmt))
+                if typed is None:
+                    views.missing.setdefault((table, col.name), []).append(part.src)
+                    exprs.append(f"null::varchar as {quote(col.name)}, null::{col.dtype} as {quote(col.name + '__v')}")
+                else:
+                    exprs.append(f"{_raw_sql(quote(col.name), source_type)} as {quote(col.name)}, "
+                                 f"{typed} as {quote(col.name + '__v')}")
+            selects.append(f"select {part.src_expr} as _src, {part.row_expr} as _row, {part.loc_expr} as _loc, "
+                           f"{part.kept_expr} as _kept, "
+                           + ", ".join(exprs) + f" from {part.relation}")
+        if parts:
+            views.given.add(table)
+        else:
+            selects = ["select null::integer as _src, null::bigint as _row, null::varchar as _loc, "
+                       "null::boolean as _kept, "
+                       + ", ".join(f"null::varchar as {quote(c.name)}, null::{c.dtype} as {quote(c.name + '__v')}"
+                                   for c in columns) + " where false"]
+        con.execute(f"create view t_{table} as " + "\nunion all\n".join(selects))
+    return views, problems
+
+
+def create_allowed_values(con: duckdb.DuckDBPyConnection) -> None:
+    """Lookup tables of allowed values: one per enum, the PFC taxonomy codes, and valid (type, subtype) pairs."""
+    domains = {**ENUMS, "pfc": tuple(sorted(category_codes()))}
+    for domain, values in domains.items():
+        con.execute(f"create table _enum_{domain} (value varchar primary key)")
+        con.execute(f"insert into _enum_{domain} select unnest($values)", {"values": list(values)})
+    pairs = [(t, s) for t, subs in ACCOUNT_TYPES.items() for s in subs]
+    con.execute("create table _subtypes (type varchar, subtype varchar, primary key (type, subtype))")
+    con.execute("insert into _subtypes select unnest($types), unnest($subtypes)",
+                {"types": [t for t, _ in pairs], "subtypes": [s for _, s in pairs]})
+    con.execute(PROBLEMS_DDL)
+
+
+def row_checks_sql(table: str, views: Views) -> tuple[str, dict]:
+    """The row-check query of one table and its bound parameters."""
+    findings, conditions, joins, params = [], [], [], {}
+
+    def add(col: Column, chk: str, cond: str, extra: str = "null") -> None:
+        conditions.append(f"coalesce({cond}, false)")
+        findings.append(f"case when coalesce({cond}, false) then {{'col': '{col.name}', 'chk': '{chk}', "
+                        f"'val': left(staged.{quote(col.name)}, 80), 'extra': cast({extra} as varchar)}} end")
+
+    for i, col in enumerate(TABLES[table]):
+        raw, val = f"staged.{quote(col.name)}", f"staged.{quote(col.name + '__v')}"
+        if not col.nullable:
+            missing = views.missing.get((table, col.name))
+            cond = f"({raw} is null or trim({raw}) = '')"
+            if missing:
+                params[f"missing_{i}"] = missing
+                cond += f" and not list_contains($missing_{i}, staged._src)"
+            add(col, "required", cond)
+        if col.dtype != "VARCHAR":
+            add(col, "type", f"{raw} is not null and {val} is null")
+        if col.dtype == "DOUBLE":
+            add(col, "nonfinite", f"not isfinite({val})")
+        if col.dtype == "DATE":
+            params.update(min_date=MIN_DATE, max_date=MAX_DATE)
+            add(col, "date_range", f"{val} not between $min_date and $max_date")
+        if col.dtype == "TIMESTAMP":
+            params.update(min_ts=dt.datetime.combine(MIN_DATE, dt.time()),
+                          max_ts=dt.datetime.combine(MAX_DATE, dt.time.max))
+            add(col, "date_range", f"{val} not between $min_ts and $max_ts")
+        domain = CODE_DOMAINS.get((table, col.name), col.enum)
+        if domain == "account_subtype":
+            joins.append("left join _enum_account_type e_type on e_type.value = staged.\"type__v\"")
+            joins.append("left join _subtypes st on st.type = staged.\"type__v\" and st.subtype = staged.\"subtype__v\"")
+            add(col, "subtype", f"{val} is not null and e_type.value is not null and st.subtype is null",
+                extra="staged.\"type__v\"")
+        elif domain:
+            joins.append(f"left join _enum_{domain} e_{i} on e_{i}.value = {val}")
+            add(col, f"enum:{domain}", f"{val} is not null and e_{i}.value is null")
+        if (table, col.name) in NON_NEGATIVE:
+            add(col, "negative", f"{val} < 0")
+        if (table, col.name) in BOUNDS:
+            params[f"low_{i}"], params[f"high_{i}"] = BOUNDS[(table, col.name)]
+            add(col, "bounds", f"{val} not between $low_{i} and $high_{i}", extra=f"$low_{i} || '-' || $high_{i}")
+        if (table, col.name) == ("accounts", "mask"):
+            params["mask_pattern"] = MASK_PATTERN
+            add(col, "mask", f"{val} is not null and not regexp_full_match({val}, $mask_pattern)")
+    sql = _sql("row_checks").format(view=f"t_{table}", findings=",\n        ".join(findings),
+                                    joins="\n    ".join(joins), any_failed="\n        or ".join(conditions))
+    return sql, params
+
+
+def check_rows(con: duckdb.DuckDBPyConnection, table: str, views: Views) -> None:
+    """Record every row-level problem of one table."""
+    sql, params = row_checks_sql(table, views)
+    con.execute(f"insert into _problems (src, row, loc, tbl, col, chk, val, extra) "
+                f"select src, row, loc, $tbl, col, chk, val, extra from ({sql})", {**params, "tbl": table})
+
+
+def check_duplicates(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Record every repeated primary key of one table (each copy after the first)."""
+    keys = PRIMARY_KEYS[table]
+    sql = _sql("duplicates").format(
+        view=f"t_{table}",
+        key_values=", ".join(f"{quote(k + '__v')} as {quote(k)}" for k in keys),
+        key_not_null=" and ".join(f"{quote(k + '__v')} is not null" for k in keys),
+        key_columns=", ".join(quote(k) for k in keys),
+        key_columns_qualified=", ".join(f"staged.{quote(k)}" for k in keys),
+    )
+    con.execute(f"insert into _problems (src, row, loc, tbl, col, chk, val, ref_src, ref_row, ref_loc) "
+                f"select src, row, loc, $tbl, $col, 'duplicate', val, ref_src, ref_row, ref_loc from ({sql})",
+                {"tbl": table, "col": keys[0]})
+
+
+def check_references(con: duckdb.DuckDBPyConnection, views: Views, staging: Staging,
+                     sources: list[Source]) -> list[Problem]:
+    """Record rows whose foreign key matches nothing; a needed parent table that is absent is one problem."""
+    problems = []
+    for child, (column, parent, parent_column) in FOREIGN_KEYS.items():
+        if child not in views.given or parent in staging.broken_tables:
+            continue
+        if parent not in views.given:
+            if parent not in OPTIONAL_PARENTS:
+                files = sorted({sources[s.src].name if s.src is not None else "JSON input"
+                                for s in staging.staged if s.table == child})
+                problems.append(Problem(", ".join(files), None, column,
+                                        f"{child} given without {parent}: every {column} must match a {parent} row"))
+            continue
+        sql = _sql("references").format(child=f"t_{child}", parent=f"t_{parent}", column=column,
+                                        parent_column=parent_column, child_value=quote(column + "__v"),
+                                        parent_value=quote(parent_column + "__v"))
+        con.execute(f"insert into _problems (src, row, loc, tbl, col, chk, val, extra) "
+                    f"select src, row, loc, $tbl, $col, 'reference', val, $parent from ({sql})",
+                    {"tbl": child, "col": column, "parent": parent})
+    return problems
+
+
+# ------------------------------------------------------------------------------------------------ reporting
+
+
+def _reason(tbl: str, col: str, chk: str, val: str | None, extra: str | None, ref: str | None) -> str:
+    """A plain-language reason for one recorded problem."""
+    dtype = next(c.dtype for c in TABLES[tbl] if c.name == col)
+    shown = repr(val)
+    if chk == "required":
+        return f"missing value: {col} is required"
+    if chk == "type":
+        return f"{shown} is not {TYPE_WORDS[dtype]}"
+    if chk == "nonfinite":
+        return f"{shown} is not a finite number"
+    if chk == "date_range":
+        return f"{shown} is outside the plausible range {MIN_DATE} to {MAX_DATE}"
+    if chk.startswith("enum:"):
+        domain = chk.split(":", 1)[1]
+        allowed = "" if domain == "pfc" else f" (allowed: {', '.join(ENUMS[domain])})"
+        return f"{shown} is not {ENUM_WORDS.get(domain, 'an allowed ' + domain.replace('_', ' '))}{allowed}"
+    if chk == "subtype":
+        allowed = ", ".join(ACCOUNT_TYPES.get(extra or "", ()))
+        return f"{shown} is not a subtype of account type {extra!r} (allowed: {allowed})"
+    if chk == "negative":
+        return f"{shown} is negative; {col} must be 0 or more"
+    if chk == "bounds":
+        return f"{shown} is outside {extra}"
+    if chk == "mask":
+        return f"{shown} is not exactly 4 digits"
+    if chk == "duplicate":
+        keys = " / ".join(PRIMARY_KEYS[tbl])
+        return f"duplicate {tbl} key {keys} = {shown} (first seen at {ref})"
+    if chk == "reference":
+        return f"{col} {shown} matches no row of {extra}"
+    return chk
+
+
+def recorded_problems(con: duckdb.DuckDBPyConnection, sources: list[Source], limit: int = KEEP_CAP
+                      ) -> tuple[int, list[Problem], list[str]]:
+    """Total recorded problems, the first `limit` of them as Problems, and a count per file, field and check."""
+    total = con.execute("select count(*) from _problems").fetchall()[0][0]
+    rows = con.execute(
+        "select src, row, loc, tbl, col, chk, val, extra, ref_src, ref_row, ref_loc from _problems"
+        " order by src, row, loc, tbl, col, chk limit $limit", {"limit": limit}
+    ).fetchall()
+    problems = []
+    for src, row, loc, tbl, col, chk, val, extra, ref_src, ref_row, ref_loc in rows:
+        source = sources[src]
+        field = json_field_label(tbl, col) if source.fmt == "json" else col
+        ref = None
+        if ref_src is not None:
+            ref = str(Problem(sources[ref_src].name, ref_loc if ref_loc is not None else ref_row,
+                              json_field_label(tbl, col) if sources[ref_src].fmt == "json" else None, "",
+                              sources[ref_src].fmt)).rstrip(": ")
+        problems.append(Problem(source.name, loc if source.fmt == "json" else int(row), field,
+                                _reason(tbl, col, chk, val, extra, ref), source.fmt))
+    summary = [f"{sources[src].name}: {json_field_label(tbl, col) if sources[src].fmt == 'json' else col}: "
+               f"{n} x {chk.split(':')[0]}"
+               for src, tbl, col, chk, n in con.execute(
+                   "select src, tbl, col, chk, count(*) from _problems group by all order by src, tbl, col, chk"
+                   " limit 200").fetchall()]
+    return total, problems, summary

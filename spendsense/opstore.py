@@ -1,0 +1,345 @@
+"""The operational store: consent events, operator reviews, the audit log and delivery history.
+
+State that people change while the pipeline runs lives here, apart from the analytical DuckDB files: an SQLite
+database in WAL mode (many readers, one writer at a time, writers queue up for up to 30 s) whose tables are
+append-only (triggers abort UPDATE and DELETE). Current state is always derived from the latest event.
+
+Every write function runs one short `BEGIN IMMEDIATE` transaction of its own, so several processes (dashboard
+kernels, a pipeline run, ingest) can write at once without losing anything. Timestamps are stored as ISO-8601 UTC
+text with microseconds; the read functions return them as naive UTC pandas timestamps (like the warehouse).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from spendsense import paths
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+CONSENT_EVENTS = ("granted", "revoked")
+REVIEW_ACTIONS = ("approve", "override", "suppress", "flag")
+REASON_REQUIRED = ("override", "suppress", "flag")
+CONSENT_COLUMNS = ("event_id", "user_id", "event", "occurred_at", "source", "actor")
+DELIVERY_COLUMNS = ("run_id", "user_id", "item_id", "kind")
+
+_SQL_DIR = Path(__file__).parent
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+
+
+# --------------------------------------------------------------------------------------------- connection
+
+
+def connect(path: Path | str | None = None) -> sqlite3.Connection:
+    """Open the operational store (default spendsense.paths.opstore_path()), creating its schema if missing."""
+    path = Path(path) if path is not None else paths.opstore_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    con.execute(f"pragma busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    if con.execute("pragma user_version").fetchone()[0] < SCHEMA_VERSION:
+        _create_schema(con)
+    con.execute("pragma synchronous = full")
+    return con
+
+
+def _create_schema(con: sqlite3.Connection) -> None:
+    """Switch the file to WAL and create tables and triggers; safe when several processes race to do it."""
+    _retry_locked(lambda: con.execute("pragma journal_mode = wal").fetchone()[0] == "wal")
+    script = (_SQL_DIR / "opstore.sql").read_text(encoding="utf-8")
+    try:
+        con.executescript("begin immediate;\n" + script + "\ncommit;")
+    except BaseException:
+        if con.in_transaction:
+            con.execute("rollback")
+        raise
+
+
+def _retry_locked(attempt: Callable[[], bool]) -> None:
+    """Repeat an operation that SQLite may refuse with 'database is locked' until it succeeds or times out."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            if attempt():
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("operational store: could not switch to WAL mode (database locked)")
+        time.sleep(0.05)
+
+
+@contextmanager
+def _write(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One short write transaction; BEGIN IMMEDIATE takes the write lock up front (waiting up to busy_timeout)."""
+    con.execute("begin immediate")
+    try:
+        yield con
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _now() -> str:
+    """The current time as stored: ISO-8601 UTC with microseconds."""
+    return dt.datetime.now(dt.UTC).strftime(_TIME_FORMAT)
+
+
+def _utc_text(value) -> str:
+    """One timestamp (naive values are taken as UTC) as stored text."""
+    ts = pd.Timestamp(value)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.strftime(_TIME_FORMAT)
+
+
+def _utc_texts(values: pd.Series, column: str) -> pd.Series:
+    """A column of timestamps as stored text; raises ValueError naming the column on unparseable values."""
+    try:
+        parsed = pd.to_datetime(values, utc=True, format="ISO8601")
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{column}: not a timestamp: {exc}") from None
+    if parsed.isna().any():
+        raise ValueError(f"{column}: {int(parsed.isna().sum())} missing timestamp(s)")
+    return parsed.dt.strftime(_TIME_FORMAT)
+
+
+def _exclusive_bound(as_of) -> str | None:
+    """An upper bound on occurred_at: a date means the end of that day (UTC), a timestamp that instant."""
+    if as_of is None:
+        return None
+    if isinstance(as_of, str) and len(as_of.strip()) == 10:
+        as_of = dt.date.fromisoformat(as_of.strip())
+    if isinstance(as_of, dt.date) and not isinstance(as_of, dt.datetime):
+        return _utc_text(pd.Timestamp(as_of) + pd.Timedelta(days=1))
+    return _utc_text(pd.Timestamp(as_of) + pd.Timedelta(microseconds=1))
+
+
+def _required_text(**values: str | None) -> None:
+    """Raise ValueError if any named value is missing or blank."""
+    for name, value in values.items():
+        if value is None or not str(value).strip():
+            raise ValueError(f"{name} is required")
+
+
+def _frame(con: sqlite3.Connection, sql: str, params=(), times: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Run a query into a DataFrame, turning the stored timestamp columns into naive UTC timestamps."""
+    df = pd.read_sql_query(sql, con, params=params)
+    for col in times:
+        df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601").dt.tz_localize(None)
+    return df
+
+
+def _check_columns(df: pd.DataFrame, required: tuple[str, ...], what: str) -> None:
+    """Raise ValueError naming the missing columns and the rows with empty required values."""
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
+    for col in required:
+        blank = df[col].isna() | (df[col].astype("string").str.strip() == "")
+        if blank.any():
+            first = df.index[blank.to_numpy()][0]
+            raise ValueError(f"{what}: {int(blank.sum())} row(s) with empty {col} (first at index {first})")
+
+
+def _insert_audit(con: sqlite3.Connection, actor: str, role: str, action: str, target: str | None,
+                  detail: dict) -> str:
+    """Insert one audit row inside the caller's transaction."""
+    audit_id = uuid.uuid4().hex
+    con.execute(
+        "insert into audit_log (audit_id, actor, role, action, target, detail, recorded_at)"
+        " values (?, ?, ?, ?, ?, ?, ?)",
+        (audit_id, actor, role, action, target, json.dumps(detail, sort_keys=True, default=str), _now()),
+    )
+    return audit_id
+
+
+# ----------------------------------------------------------------------------------------------- consent
+
+
+def record_consent(con: sqlite3.Connection, user_id: str, event: str, source: str, actor: str,
+                   occurred_at=None, role: str = "system") -> str:
+    """Record a consent grant or revocation (and its audit row) and return the new event_id."""
+    _required_text(user_id=user_id, source=source, actor=actor, role=role)
+    if event not in CONSENT_EVENTS:
+        raise ValueError(f"event must be one of {', '.join(CONSENT_EVENTS)}, not {event!r}")
+    event_id = uuid.uuid4().hex
+    occurred = _utc_text(occurred_at) if occurred_at is not None else _now()
+    with _write(con):
+        con.execute(
+            "insert into consent_events (event_id, user_id, event, occurred_at, source, actor, recorded_at)"
+            " values (?, ?, ?, ?, ?, ?, ?)",
+            (event_id, user_id, event, occurred, source, actor, _now()),
+        )
+        _insert_audit(con, actor, role, f"consent.{event}", user_id,
+                      {"event_id": event_id, "source": source, "occurred_at": occurred})
+    return event_id
+
+
+def import_consent_events(con: sqlite3.Connection, df: pd.DataFrame, actor: str = "spendsense ingest") -> int:
+    """Append consent events (columns as the raw consent_events table), skipping known event_ids; returns rows added."""
+    _check_columns(df, CONSENT_COLUMNS, "consent events")
+    bad = ~df["event"].isin(CONSENT_EVENTS)
+    if bad.any():
+        first = df.index[bad.to_numpy()][0]
+        raise ValueError(f"consent events: event must be granted or revoked (row index {first}: "
+                         f"{df.loc[first, 'event']!r})")
+    rows = pd.DataFrame({
+        "event_id": df["event_id"].astype(str).to_numpy(),
+        "user_id": df["user_id"].astype(str).to_numpy(),
+        "event": df["event"].astype(str).to_numpy(),
+        "occurred_at": _utc_texts(df["occurred_at"], "occurred_at").to_numpy(),
+        "source": df["source"].astype(str).to_numpy(),
+        "actor": df["actor"].astype(str).to_numpy(),
+        "recorded_at": _now(),
+    })
+    records = list(rows.itertuples(index=False, name=None))
+    with _write(con):
+        before = con.total_changes
+        con.executemany(
+            "insert or ignore into consent_events"
+            " (event_id, user_id, event, occurred_at, source, actor, recorded_at) values (?, ?, ?, ?, ?, ?, ?)",
+            records,
+        )
+        added = con.total_changes - before
+        if added:
+            _insert_audit(con, actor, "system", "consent.import", None,
+                          {"events_received": len(records), "events_added": added})
+    return added
+
+
+def consent_events(con: sqlite3.Connection) -> pd.DataFrame:
+    """Every consent event in recording order."""
+    return _frame(con, "select event_id, user_id, event, occurred_at, source, actor, recorded_at"
+                       " from consent_events order by rowid", times=("occurred_at", "recorded_at"))
+
+
+def consent_status(con: sqlite3.Connection, as_of=None) -> pd.DataFrame:
+    """Each user's latest consent event (status 'granted' or 'revoked') as of a date (end of day) or instant."""
+    sql = (_SQL_DIR / "opstore_consent_status.sql").read_text(encoding="utf-8")
+    return _frame(con, sql, {"before": _exclusive_bound(as_of)}, times=("occurred_at",))
+
+
+def consenting_user_ids(con: sqlite3.Connection, as_of=None) -> set[str]:
+    """The users whose latest consent event (as of as_of) is a grant."""
+    status = consent_status(con, as_of)
+    return set(status.loc[status["status"] == "granted", "user_id"])
+
+
+# ------------------------------------------------------------------------------------------------ reviews
+
+
+def record_review(con: sqlite3.Connection, recommendation_id: str, user_id: str, action: str, operator: str,
+                  role: str, reason: str | None, replacement_item_id: str | None = None) -> str:
+    """Record an operator's review of a recommendation (and its audit row); returns the review_id."""
+    _required_text(recommendation_id=recommendation_id, user_id=user_id, operator=operator, role=role)
+    if action not in REVIEW_ACTIONS:
+        raise ValueError(f"action must be one of {', '.join(REVIEW_ACTIONS)}, not {action!r}")
+    if action in REASON_REQUIRED and (reason is None or not str(reason).strip()):
+        raise ValueError(f"a reason is required to {action} a recommendation")
+    if replacement_item_id is not None and action != "override":
+        raise ValueError("replacement_item_id is only allowed with action 'override'")
+    review_id = uuid.uuid4().hex
+    with _write(con):
+        con.execute(
+            "insert into reviews (review_id, recommendation_id, user_id, action, replacement_item_id, reason,"
+            " operator, role, recorded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (review_id, recommendation_id, user_id, action, replacement_item_id, reason, operator, role, _now()),
+        )
+        _insert_audit(con, operator, role, f"review.{action}", recommendation_id,
+                      {"review_id": review_id, "user_id": user_id, "reason": reason,
+                       "replacement_item_id": replacement_item_id})
+    return review_id
+
+
+def reviews(con: sqlite3.Connection) -> pd.DataFrame:
+    """Every review in recording order (the latest per recommendation is its current state)."""
+    return _frame(con, "select review_id, recommendation_id, user_id, action, replacement_item_id, reason,"
+                       " operator, role, recorded_at from reviews order by rowid", times=("recorded_at",))
+
+
+# -------------------------------------------------------------------------------------------------- audit
+
+
+def record_audit(con: sqlite3.Connection, actor: str, role: str, action: str, target: str | None,
+                 detail: dict) -> str:
+    """Append one audit row (detail stored as JSON) and return its audit_id."""
+    _required_text(actor=actor, role=role, action=action)
+    with _write(con):
+        return _insert_audit(con, actor, role, action, target, dict(detail))
+
+
+def audit_log(con: sqlite3.Connection) -> pd.DataFrame:
+    """Every audit row in recording order; detail is parsed back into a dict."""
+    df = _frame(con, "select audit_id, actor, role, action, target, detail, recorded_at from audit_log"
+                     " order by rowid", times=("recorded_at",))
+    df["detail"] = df["detail"].map(json.loads)
+    return df
+
+
+# --------------------------------------------------------------------------------------------- deliveries
+
+
+def delivery_ids(df: pd.DataFrame) -> pd.Series:
+    """Deterministic delivery ids: md5 (hex) of run_id, user_id, item_id, kind and recommendation_id."""
+    cols = ["run_id", "user_id", "item_id", "kind", "recommendation_id"]
+    keys = pd.DataFrame({c: (df[c] if c in df.columns else pd.Series(None, index=df.index, dtype=object))
+                         .astype("string").fillna("").to_numpy(dtype=object) for c in cols})
+    with duckdb.connect() as con:
+        con.register("delivery_keys", keys)
+        ids = con.execute("select md5(concat_ws(chr(31), run_id, user_id, item_id, kind, recommendation_id))"
+                          " as delivery_id from delivery_keys").fetchnumpy()["delivery_id"]
+    return pd.Series(np.asarray(ids, dtype=object), index=df.index, dtype=object)
+
+
+def record_deliveries(con: sqlite3.Connection, df: pd.DataFrame) -> int:
+    """Append delivered items (run_id, user_id, item_id, kind[, recommendation_id, delivered_at]); returns rows added.
+
+    Recording the same deliveries twice adds nothing: delivery_id defaults to a hash of the row's identity.
+    """
+    _check_columns(df, DELIVERY_COLUMNS, "deliveries")
+    n = len(df)
+    now = _now()
+    rec = (df["recommendation_id"].astype(object).where(df["recommendation_id"].notna(), None).to_numpy()
+           if "recommendation_id" in df.columns else np.full(n, None, dtype=object))
+    rows = pd.DataFrame({
+        "delivery_id": (df["delivery_id"].astype(str) if "delivery_id" in df.columns else delivery_ids(df)).to_numpy(),
+        "run_id": df["run_id"].astype(str).to_numpy(),
+        "user_id": df["user_id"].astype(str).to_numpy(),
+        "item_id": df["item_id"].astype(str).to_numpy(),
+        "kind": df["kind"].astype(str).to_numpy(),
+        "recommendation_id": rec,
+        "delivered_at": (_utc_texts(df["delivered_at"], "delivered_at").to_numpy() if "delivered_at" in df.columns
+                         else np.full(n, now, dtype=object)),
+    })
+    records = list(rows.itertuples(index=False, name=None))
+    with _write(con):
+        before = con.total_changes
+        con.executemany(
+            "insert or ignore into deliveries (delivery_id, run_id, user_id, item_id, kind, recommendation_id,"
+            " delivered_at) values (?, ?, ?, ?, ?, ?, ?)",
+            records,
+        )
+        return con.total_changes - before
+
+
+def deliveries(con: sqlite3.Connection, since=None) -> pd.DataFrame:
+    """Delivered items in recording order, optionally only those delivered at or after `since`."""
+    since_text = _utc_text(since) if since is not None else None
+    return _frame(con, "select delivery_id, run_id, user_id, item_id, kind, recommendation_id, delivered_at"
+                       " from deliveries where ? is null or delivered_at >= ? order by rowid",
+                  (since_text, since_text), times=("delivered_at",))

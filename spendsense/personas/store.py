@@ -1,0 +1,18 @@
+"""Writing persona_assignments into the warehouse (typed, one transaction)."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from spendsense.signals.store import write_tables
+
+PERSONA_ASSIGNMENT_COLUMNS = (
+    ("user_id", "VARCHAR"), ("window_days", "INTEGER"), ("persona_id", "VARCHAR"), ("persona_name", "VARCHAR"),
+    ("matched_personas", "VARCHAR[]"), ("criteria", "JSON"),
+)
+
+
+def write_persona_assignments(con: duckdb.DuckDBPyConnection, df: pd.DataFrame) -> None:
+    """CREATE OR REPLACE TABLE persona_assignments from assign_personas' frame."""
+    write_tables(con, {"persona_assignments": df}, {"persona_assignments": PERSONA_ASSIGNMENT_COLUMNS})

@@ -1,0 +1,221 @@
+"""Compute every behavioral signal for all consenting users at once: a few DuckDB queries, no per-user loop."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm.auto import tqdm
+
+from spendsense.signals.catalog import CATEGORICAL_SIGNALS, SIGNAL_NAMES, TABLE_COLUMNS, Columns
+from spendsense.signals.config import SignalConfig
+
+SQL_DIR = Path(__file__).resolve().parent
+FAMILY_QUERIES = ("spending", "subscriptions", "savings", "credit", "income", "fees")
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+@dataclass(frozen=True)
+class SignalTables:
+    """The signal step's outputs (docs/schema.md, derived tables)."""
+
+    signals: pd.DataFrame
+    signals_wide: pd.DataFrame
+    credit_cards: pd.DataFrame
+    recurring_streams: pd.DataFrame
+    payroll_deposits: pd.DataFrame
+    skipped_users: pd.DataFrame
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The tables by warehouse table name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@cache
+def read_sql(name: str) -> str:
+    """Text of one of the signal step's .sql files (e.g. 'subscriptions')."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def sql_files() -> tuple[Path, ...]:
+    """Every .sql file of the signal step."""
+    return tuple(sorted(SQL_DIR.glob("*.sql")))
+
+
+def query_parameters(sql: str) -> set[str]:
+    """Names of the $parameters a query uses (comments ignored)."""
+    return set(_PARAM.findall(_COMMENT.sub("", sql)))
+
+
+def sql_parameters(as_of: date, cfg: SignalConfig, windows: tuple[int, ...],
+                   user_ids: list[str] | None) -> dict[str, object]:
+    """Every named parameter the signal queries may bind, from the run date, config and scope."""
+    f = cfg.frequency
+    return {
+        "as_of": as_of,
+        "windows": list(windows),
+        "user_ids": user_ids,
+        "min_lookback_days": cfg.cadence_min_lookback_days,
+        "max_lookback_days": max(max(windows), cfg.cadence_min_lookback_days),
+        "spending_excluded_primary": list(cfg.spending.excluded_primary),
+        "spending_excluded_detailed": list(cfg.spending.excluded_detailed),
+        "sub_excluded_primary": list(cfg.subscriptions.excluded_primary),
+        "sub_excluded_detailed": list(cfg.subscriptions.excluded_detailed),
+        "min_occurrences": cfg.subscriptions.min_occurrences,
+        "amount_tolerance_fraction": cfg.subscriptions.amount_tolerance_fraction,
+        "amount_tolerance_min": cfg.subscriptions.amount_tolerance_min,
+        "subscription_frequencies": list(cfg.subscriptions.subscription_frequencies),
+        "weekly_min": f.weekly.min_days, "weekly_max": f.weekly.max_days,
+        "semi_monthly_min": f.semi_monthly.min_days, "semi_monthly_max": f.semi_monthly.max_days,
+        "semi_monthly_min_concentration": f.semi_monthly_min_concentration,
+        "biweekly_min": f.biweekly.min_days, "biweekly_max": f.biweekly.max_days,
+        "monthly_min": f.monthly.min_days, "monthly_max": f.monthly.max_days,
+        "annually_min": f.annually.min_days, "annually_max": f.annually.max_days,
+        "savings_subtypes": list(cfg.savings.savings_like_subtypes),
+        "util_flag_30": cfg.credit.utilization_flag_30,
+        "util_flag_50": cfg.credit.utilization_flag_50,
+        "util_flag_80": cfg.credit.utilization_flag_80,
+        "minimum_payment_tolerance": cfg.credit.minimum_payment_tolerance,
+        "payment_categories": list(cfg.credit.payment_categories),
+        "interest_categories": list(cfg.credit.interest_categories),
+        "payroll_categories": list(cfg.income.payroll_categories),
+        "payroll_name_pattern": cfg.income.payroll_name_pattern,
+        "fee_categories": list(cfg.fees.fee_categories),
+    }
+
+
+def run_query(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, object]) -> pa.Table:
+    """Run one .sql file with the parameters it uses bound by name; the result as an Arrow table."""
+    sql = read_sql(name)
+    used = query_parameters(sql)
+    missing = sorted(used - values.keys())
+    if missing:
+        raise KeyError(f"{name}.sql uses parameters with no value: {', '.join(missing)}")
+    return con.sql(sql, params={k: values[k] for k in sorted(used)}).to_arrow_table()
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, **tables: object) -> Iterator[None]:
+    """Register frames/Arrow tables as views for the duration of a block."""
+    try:
+        for view, table in tables.items():
+            con.register(view, table)
+        yield
+    finally:
+        for view in tables:
+            con.unregister(view)
+
+
+ARROW_TYPES = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(),
+               "DATE": pa.date32(), "VARCHAR[]": pa.list_(pa.string())}
+
+
+def typed_frame(table: pa.Table, columns: Columns, what: str) -> pd.DataFrame:
+    """Cast a query result to its declared columns and types (docs/schema.md) and return it as a DataFrame."""
+    names = [c for c, _ in columns]
+    if sorted(table.column_names) != sorted(names):
+        raise ValueError(f"{what}: columns {table.column_names} do not match the declared columns {names}")
+    target = pa.schema([(c, ARROW_TYPES[t]) for c, t in columns])
+    return table.select(names).cast(target).to_pandas(date_as_object=False)
+
+
+def consent_table(consent: pd.DataFrame) -> pa.Table:
+    """The consent frame (user_id, status[, occurred_at]) as a typed Arrow table."""
+    missing = {"user_id", "status"} - set(consent.columns)
+    if missing:
+        raise ValueError(f"consent frame: missing column(s) {', '.join(sorted(missing))}")
+    if consent["user_id"].isna().any():
+        raise ValueError(f"consent frame: row {int(consent['user_id'].isna().to_numpy().argmax())}: user_id is empty")
+    occurred = (pd.to_datetime(consent["occurred_at"]) if "occurred_at" in consent.columns
+                else pd.Series(pd.NaT, index=consent.index, dtype="datetime64[us]"))
+    return pa.table({
+        "user_id": pa.array(consent["user_id"].astype(str).tolist(), pa.string()),
+        "status": pa.array([None if pd.isna(s) else str(s) for s in consent["status"].tolist()], pa.string()),
+        "occurred_at": pa.array(occurred.dt.tz_localize(None) if occurred.dt.tz is not None else occurred,
+                                pa.timestamp("us")),
+    })
+
+
+def long_signals(wide: pd.DataFrame) -> pd.DataFrame:
+    """The long form (user_id, window_days, signal, value, value_text) of signals_wide, catalogue order."""
+    n, k = len(wide), len(SIGNAL_NAMES)
+    values = np.full((n, k), np.nan)
+    text = np.full((n, k), None, dtype=object)
+    for j, name in enumerate(SIGNAL_NAMES):
+        if name in CATEGORICAL_SIGNALS:
+            col = wide[name].to_numpy(dtype=object)
+            text[:, j] = np.where(pd.isna(col), None, col)
+        else:
+            values[:, j] = wide[name].to_numpy(dtype=float, na_value=np.nan)
+    return pd.DataFrame({
+        "user_id": np.repeat(wide["user_id"].to_numpy(dtype=object), k),
+        "window_days": np.repeat(wide["window_days"].to_numpy(dtype=np.int32), k),
+        "signal": np.tile(np.array(SIGNAL_NAMES, dtype=object), n),
+        "value": values.ravel(),
+        "value_text": text.ravel(),
+    })
+
+
+def _windows(windows: Iterable[int]) -> tuple[int, ...]:
+    """Validated window lengths in days."""
+    out = tuple(int(w) for w in windows)
+    if not out or any(w <= 0 for w in out) or len(set(out)) != len(out):
+        raise ValueError(f"windows must be distinct positive day counts, got {list(windows)}")
+    return out
+
+
+def compute_signals(con: duckdb.DuckDBPyConnection, as_of: date, consent: pd.DataFrame, cfg: SignalConfig,
+                    windows: Iterable[int] = (30, 180), user_ids: Iterable[str] | None = None,
+                    progress: bool = False) -> SignalTables:
+    """Every signal for every consenting user (or the given subset) and window, plus evidence tables."""
+    windows = _windows(windows)
+    ids = None if user_ids is None else sorted({str(u) for u in user_ids})
+    values = sql_parameters(as_of, cfg, windows, ids)
+    if ids is not None and "user_id" in consent.columns:
+        consent = consent[consent["user_id"].isin(ids)]
+    steps = tqdm(total=len(FAMILY_QUERIES) + 3, desc="signals", disable=not progress)
+
+    with registered(con, signal_consent=consent_table(consent)):
+        scope = run_query(con, "scope", values)
+    steps.update()
+    skipped = scope.filter(pc.is_valid(scope["skip_reason"]))
+    processed = scope.filter(pc.is_null(scope["skip_reason"])).select(["user_id"])
+
+    results: dict[str, pa.Table] = {}
+    with registered(con, signal_scope=processed):
+        for name in FAMILY_QUERIES:
+            results[name] = run_query(con, name, values)
+            steps.update()
+        with registered(con, signal_payroll_deposits=results["income"]):
+            income = run_query(con, "income_signals", values)
+        steps.update()
+        with registered(con, signal_spending=results["spending"], signal_recurring_streams=results["subscriptions"],
+                        signal_savings=results["savings"], signal_credit_cards=results["credit"],
+                        signal_income=income, signal_fees=results["fees"]):
+            wide_table = run_query(con, "signals_wide", values)
+        steps.update()
+    steps.close()
+
+    wide = typed_frame(wide_table, TABLE_COLUMNS["signals_wide"], "signals_wide")
+    return SignalTables(
+        signals=long_signals(wide),
+        signals_wide=wide,
+        credit_cards=typed_frame(results["credit"], TABLE_COLUMNS["credit_cards"], "credit_cards"),
+        recurring_streams=typed_frame(results["subscriptions"], TABLE_COLUMNS["recurring_streams"],
+                                      "recurring_streams"),
+        payroll_deposits=typed_frame(results["income"], TABLE_COLUMNS["payroll_deposits"],
+                                     "payroll_deposits"),
+        skipped_users=typed_frame(skipped.rename_columns(["user_id", "reason"]),
+                                  TABLE_COLUMNS["skipped_users"], "skipped_users"),
+    )

@@ -1,0 +1,107 @@
+-- Income signals per user and window (docs/signals.md, "Income") from the payroll deposits computed by
+-- income.sql (registered as signal_payroll_deposits). Pay dates are the distinct deposit dates (deposits on
+-- the same day are summed); gaps are days between consecutive pay dates. Also the checking balance
+-- (depository accounts that are not savings-like).
+-- Reads signal_scope, signal_payroll_deposits. Parameters: $windows, $user_ids, $min_lookback_days,
+-- $savings_subtypes, $weekly_min, $weekly_max, $semi_monthly_min, $semi_monthly_max,
+-- $semi_monthly_min_concentration, $biweekly_min, $biweekly_max, $monthly_min, $monthly_max.
+
+with
+
+scope as (
+    select user_id
+    from signal_scope
+),
+
+windows as (
+    select window_days, greatest(window_days, $min_lookback_days) as lookback_days
+    from (select unnest($windows) as window_days) as requested_windows
+),
+
+personal_accounts as (
+    select account_id, user_id, type, subtype, balance_current
+    from accounts
+    where coalesce(holder_category, 'personal') <> 'business'
+      and ($user_ids is null or list_contains(cast($user_ids as varchar[]), user_id))
+),
+
+deposits as (
+    select user_id, window_days, date, amount
+    from signal_payroll_deposits
+),
+
+paydays as (
+    select user_id, window_days, date, sum(amount) as amount
+    from deposits
+    group by user_id, window_days, date
+),
+
+payday_sequence as (
+    select
+        user_id,
+        window_days,
+        date,
+        amount,
+        -- the day of month as an angle on a half-month circle (as for recurring streams)
+        4 * pi() * dayofmonth(date) / dayofmonth(last_day(date)) as half_month_phase,
+        date_diff('day', lag(date) over (partition by user_id, window_days order by date), date) as gap_days
+    from paydays
+),
+
+payday_stats as (
+    select
+        user_id,
+        window_days,
+        count(*) as payday_count,
+        count(gap_days) as gap_count,
+        median(gap_days) as median_gap_days,
+        avg(gap_days) as mean_gap_days,
+        stddev_pop(gap_days) as sd_gap_days,
+        avg(amount) as mean_pay,
+        stddev_pop(amount) as sd_pay,
+        sqrt(power(avg(cos(half_month_phase)), 2) + power(avg(sin(half_month_phase)), 2)) as half_month_concentration
+    from payday_sequence
+    group by user_id, window_days
+),
+
+deposit_totals as (
+    select user_id, window_days, count(*) as payroll_count, sum(amount) as payroll_total
+    from deposits
+    group by user_id, window_days
+),
+
+checking_balances as (
+    select user_id, sum(coalesce(balance_current, 0.0)) as checking_balance
+    from personal_accounts
+    where type = 'depository'
+      and not list_contains($savings_subtypes, coalesce(subtype, ''))
+    group by user_id
+),
+
+final as (
+    select
+        s.user_id,
+        w.window_days,
+        coalesce(d.payroll_count, 0) as payroll_count,
+        p.median_gap_days as median_pay_gap_days,
+        case
+            when coalesce(p.payday_count, 0) < 2 then null
+            when p.median_gap_days between $weekly_min and $weekly_max then 'weekly'
+            when p.median_gap_days between $semi_monthly_min and $semi_monthly_max
+                and p.half_month_concentration >= $semi_monthly_min_concentration then 'semi-monthly'
+            when p.median_gap_days between $biweekly_min and $biweekly_max then 'biweekly'
+            when p.median_gap_days between $monthly_min and $monthly_max then 'monthly'
+            else 'irregular'
+        end as pay_frequency,
+        case when p.gap_count >= 2 and p.mean_gap_days > 0 then p.sd_gap_days / p.mean_gap_days end as pay_gap_cv,
+        case when p.payday_count >= 2 and p.mean_pay > 0 then p.sd_pay / p.mean_pay end as income_cv,
+        coalesce(d.payroll_total, 0.0) * 30.0 / w.lookback_days as avg_monthly_income,
+        coalesce(c.checking_balance, 0.0) as checking_balance
+    from scope as s
+    cross join windows as w
+    left join payday_stats as p on p.user_id = s.user_id and p.window_days = w.window_days
+    left join deposit_totals as d on d.user_id = s.user_id and d.window_days = w.window_days
+    left join checking_balances as c on c.user_id = s.user_id
+)
+
+select * from final
