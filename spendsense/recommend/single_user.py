@@ -1,0 +1,177 @@
+"""On-demand recompute for one user: signals -> persona -> recommendations, from the published warehouse.
+
+For the operator dashboard. Reads only that user's rows (bound parameter) from a read-only warehouse into a small
+in-memory database, computes the signals and persona there, and runs the same engine as the batch. Consent is
+read fresh from the operational store first; a user without granted consent gets nothing (with the reason).
+Configuration and content are loaded once per process and reloaded only when a file under config/ or content/
+changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from spendsense import paths
+from spendsense.recommend.engine import RecommendInputs, RecommendOutputs, empty_outputs, naive_utc, read_sql, recommend
+
+_SECTION = re.compile(r"^-- (?:table|query): (\w+)\s*$", re.MULTILINE)
+
+
+def sql_sections(name: str) -> dict[str, str]:
+    """The named statements of a multi-statement .sql file ('-- table: x' or '-- query: x' headers)."""
+    text = read_sql(name)
+    parts = _SECTION.split(text)
+    return {parts[i]: parts[i + 1].strip().rstrip(";") for i in range(1, len(parts), 2)}
+
+
+# --------------------------------------------------------------------------------------------- config cache
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything the engine is configured with, loaded and validated once."""
+
+    catalog: object
+    scoring: object
+    guardrails: object
+    signal_config: object
+    persona_config: object
+    versions: dict
+    stamp: tuple
+
+
+_CONFIG: EngineConfig | None = None
+
+
+def _stamp() -> tuple:
+    files = sorted([*paths.CONFIG_DIR.glob("*.yaml"), *paths.CONTENT_DIR.glob("*.yaml")])
+    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+
+
+def cached_config() -> EngineConfig:
+    """The catalog, scoring, guardrails, signal and persona configs and versions (reloaded when a file changes)."""
+    global _CONFIG
+    stamp = _stamp()
+    if _CONFIG is None or _CONFIG.stamp != stamp:
+        from spendsense.content import load_catalog, load_guardrails, load_scoring
+        from spendsense.personas import load_persona_config
+        from spendsense.recommend.store import current_versions
+        from spendsense.signals import load_signal_config
+
+        guardrails = load_guardrails()
+        catalog = load_catalog(guardrails=guardrails)
+        _CONFIG = EngineConfig(catalog, load_scoring(), guardrails, load_signal_config(), load_persona_config(),
+                               current_versions(catalog), stamp)
+    return _CONFIG
+
+
+# ----------------------------------------------------------------------------------------------- result
+
+
+class UserRecompute(dict):
+    """The single-user result: a dict of tables for display (status, recommendations, shortfalls, signals_wide,
+    persona_assignments, credit_cards, recurring_streams, guardrail_events), plus attributes `outputs`
+    (RecommendOutputs), `signals` (SignalTables or None) and `reason` (why nothing was computed, or None)."""
+
+    def __init__(self, outputs: RecommendOutputs, signals=None, personas: pd.DataFrame | None = None,
+                 reason: str | None = None):
+        status = reason or (f"{len(outputs.recommendations)} recommendation(s) recomputed (not published)")
+        super().__init__(
+            status=status,
+            recommendations=outputs.recommendations,
+            shortfalls=outputs.shortfalls,
+            persona_assignments=personas if personas is not None else pd.DataFrame(),
+            signals_wide=signals.signals_wide if signals is not None else pd.DataFrame(),
+            credit_cards=signals.credit_cards if signals is not None else pd.DataFrame(),
+            recurring_streams=signals.recurring_streams if signals is not None else pd.DataFrame(),
+            guardrail_events=outputs.guardrail_events,
+        )
+        self.outputs = outputs
+        self.signals = signals
+        self.reason = reason
+
+
+# ----------------------------------------------------------------------------------------------- reads
+
+
+def _opstore_reads(opstore_path: Path, user_id: str, since: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The user's latest consent event and recent deliveries, read with the opstore's per-user indexes."""
+    from spendsense import opstore
+
+    queries = sql_sections("user_opstore")
+    con = opstore.connect(opstore_path)
+    try:
+        params = {"user_id": user_id, "since": opstore._utc_text(since)}
+        consent = pd.read_sql_query(queries["consent"], con, params=params)
+        history = pd.read_sql_query(queries["deliveries"], con, params=params)
+    finally:
+        con.close()
+    for frame, col in ((consent, "occurred_at"), (history, "delivered_at")):
+        frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601").dt.tz_localize(None)
+    return consent, history
+
+
+def _user_database(con: duckdb.DuckDBPyConnection, user_id: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory database holding the user's raw rows under the warehouse's table names."""
+    mem = duckdb.connect()
+    for table, sql in sql_sections("user_rows").items():
+        arrow = con.execute(sql, {"user_id": user_id}).to_arrow_table()
+        mem.register(f"user_rows_{table}", arrow)
+        mem.execute(f'create table "{table}" as select * from user_rows_{table}')
+        mem.unregister(f"user_rows_{table}")
+    return mem
+
+
+def recompute_user(warehouse_path: str | Path, user_id: str, as_of: dt.date | str | None = None,
+                   opstore_path: str | Path | None = None, run_id: str = "on-demand",
+                   con: duckdb.DuckDBPyConnection | None = None,
+                   created_at: dt.datetime | None = None) -> UserRecompute:
+    """Recompute one user's signals, persona and recommendations now (for display; nothing is written).
+
+    as_of defaults to the run parameters' as_of; `con` may be an open (read-only) connection to the warehouse.
+    Returns nothing but the reason when the user's consent is not granted.
+    """
+    from spendsense.personas import assign_personas
+    from spendsense.signals import compute_signals
+
+    cfg = cached_config()
+    if as_of is None:
+        from spendsense.params import default_run_params
+
+        as_of = default_run_params().as_of
+    as_of = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of)[:10])
+    created = naive_utc(created_at if created_at is not None else dt.datetime.now(dt.timezone.utc))
+    since = created - pd.Timedelta(days=cfg.scoring.freshness.full_after_days)
+    opstore_path = Path(opstore_path) if opstore_path is not None else paths.opstore_path()
+    consent, history = _opstore_reads(opstore_path, str(user_id), since)
+    if not len(consent) or consent["status"].iat[0] != "granted":
+        why = ("no consent on record" if not len(consent) else
+               f"consent {consent['status'].iat[0]} at {consent['occurred_at'].iat[0]}")
+        return UserRecompute(empty_outputs(), reason=f"refused: {why}; nothing is computed for user {user_id}")
+
+    own = con is None
+    wcon = duckdb.connect(str(warehouse_path), read_only=True) if own else con
+    try:
+        mem = _user_database(wcon, str(user_id))
+    finally:
+        if own:
+            wcon.close()
+    try:
+        users = mem.execute("select user_id, credit_score from users").df()
+        if not len(users):
+            return UserRecompute(empty_outputs(), reason=f"refused: unknown user {user_id!r} in {warehouse_path}")
+        signals = compute_signals(mem, as_of, consent, cfg.signal_config, user_ids=[str(user_id)])
+        accounts = mem.execute("select user_id, subtype from accounts").df()
+    finally:
+        mem.close()
+    personas = assign_personas(signals.signals_wide, cfg.persona_config)
+    inputs = RecommendInputs(signals.signals_wide, signals.credit_cards, signals.recurring_streams, personas,
+                             users, accounts, consent, history, as_of)
+    outputs = recommend(inputs, cfg.catalog, cfg.scoring, cfg.guardrails, run_id, created, cfg.versions)
+    return UserRecompute(outputs, signals, personas)
