@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m ipykernel install --sys-prefix --name spendsense --display-name "SpendSense (.venv)" >/dev/null
+	$(BIN)/python -m spendsense.jupyter_env
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv, install the project and register its Jupyter kernel

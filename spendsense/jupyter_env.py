@@ -26,3 +26,32 @@ def apply_project_jupyter_env() -> None:
     """Set the project's Jupyter folders in this process (unless the caller already chose others)."""
     for key, value in project_jupyter_env().items():
         os.environ.setdefault(key, value)
+
+
+def install_kernel() -> str:
+    """Register the project's kernel inside the running venv (sys.prefix); returns where it was installed.
+
+    The kernel logs only errors, so papermill runs are not drowned in ipykernel's start-up warnings.
+    """
+    import json
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = {
+        "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                 "--IPKernelApp.log_level=ERROR"],
+        "display_name": "SpendSense (.venv)",
+        "language": "python",
+        "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+        "metadata": {"debugger": True},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "kernel.json").write_text(json.dumps(spec, indent=1))
+        return KernelSpecManager().install_kernel_spec(tmp, KERNEL_NAME, prefix=sys.prefix)
+
+
+if __name__ == "__main__":
+    print(f"installed kernel {KERNEL_NAME!r} in {install_kernel()}")

@@ -107,3 +107,81 @@ def personas_step(warehouse: str | Path):
         assignments = assign_personas(wide, load_persona_config())
         write_persona_assignments(con, assignments)
     return assignments
+
+
+def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_of: str | dt.date,
+                   created_at: dt.datetime | None = None):
+    """Recommend for every user whose consent is granted now (read fresh from the opstore), with rationales,
+    guardrail records and decision traces; append the result tables to the warehouse."""
+    import pandas as pd
+
+    from spendsense import opstore as ops
+    from spendsense.recommend import read_inputs, recommend, write_outputs
+    from spendsense.recommend.single_user import cached_config
+
+    cfg = cached_config()
+    created = created_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    since = pd.Timestamp(created) - pd.Timedelta(days=cfg.scoring.freshness.full_after_days)
+    con = ops.connect(Path(opstore))
+    try:
+        consent = ops.consent_status(con)
+        history = ops.deliveries(con, since=since)
+    finally:
+        con.close()
+    with connect(warehouse) as wcon:
+        inputs = read_inputs(wcon, consent, history, as_date(as_of))
+        outputs = recommend(inputs, cfg.catalog, cfg.scoring, cfg.guardrails, run_id, created, cfg.versions)
+        write_outputs(wcon, outputs)
+    return outputs
+
+
+def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Path, dataset_dir: str | Path,
+                  as_of: str | dt.date, replay_sample: int = 50, latency_sample: int = 20):
+    """Compute every metric of the run and write metrics.json, metrics.csv and the decision traces file."""
+    import numpy as np
+    import pandas as pd
+
+    from spendsense.content import load_catalog
+    from spendsense.evaluate import (EvaluationInputs, evaluate, flat_metrics, load_evaluation_config,
+                                     read_sql)
+    from spendsense.recommend import recompute_user, replay_sample as replay_some
+
+    cfg = load_evaluation_config()
+    run_dir = Path(run_dir)
+    truth_path = Path(dataset_dir) / "ground_truth" / "ground_truth.parquet"
+    with connect(warehouse, read_only=True) as con:
+        read = lambda sql: con.execute(sql).df()  # noqa: E731
+        users = read("select user_id, age_band, gender, region, income_tier from users")
+        personas = read("select user_id, window_days, persona_id, matched_personas from persona_assignments")
+        consenting = personas["user_id"].drop_duplicates().sort_values().tolist()
+        rng = np.random.default_rng(0)
+        sample = sorted(rng.choice(consenting, size=min(latency_sample, len(consenting)), replace=False).tolist())
+        timings_ms = []
+        for user_id in sample:  # timed one by one on purpose: this measures the single-user path
+            t0 = time.perf_counter()
+            recompute_user(warehouse, user_id, as_of=as_date(as_of), opstore_path=opstore, con=con)
+            timings_ms.append(1000 * (time.perf_counter() - t0))
+        inputs = EvaluationInputs(
+            users=users,
+            signals_wide=read("select * from signals_wide"),
+            persona_assignments=personas,
+            recommendations=read("select recommendation_id, user_id, window_days, kind, item_id, score_persona, "
+                                 "score_signal from recommendations"),
+            explainability=con.execute(read_sql("explainability")).df(),
+            audit=con.execute(read_sql("audit")).df(),
+            guardrail_events=read("select * from guardrail_events"),
+            funnel=read("select * from recommendation_funnel order by kind, stage_order"),
+            shortfalls=read("select * from recommendation_shortfalls"),
+            skipped_users=read("select * from skipped_users"),
+            stage_timings=stage_timings(run_dir),
+            single_user_ms=timings_ms,
+            replays=replay_some(warehouse, n=replay_sample),
+            n_offers=len(load_catalog().offers),
+            ground_truth=pd.read_parquet(truth_path) if truth_path.exists() else None,
+        )
+        con.execute(read_sql("trace_export"), {"path": str(run_dir / "decision_traces.jsonl")})
+    evaluation = evaluate(inputs, cfg)
+    evaluation.metrics["run_id"] = run_dir.name
+    (run_dir / "metrics.json").write_text(json.dumps(evaluation.metrics, indent=2, default=str))
+    flat_metrics(evaluation.metrics).to_csv(run_dir / "metrics.csv", index=False)
+    return evaluation

@@ -5,6 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+import plotly.io as pio
+
+# Figures render natively in JupyterLab (the mimetype) and as self-contained HTML in exported reports
+# (plotly.js embedded once per notebook, so report.html works offline).
+pio.renderers.default = "plotly_mimetype+notebook"
 
 TEMPLATE = "plotly_white"
 PERSONA_ORDER = ["high_utilization", "variable_income_budgeter", "cash_flow_stressed", "subscription_heavy",
@@ -135,3 +140,61 @@ def stream_frequencies(streams: pd.DataFrame) -> go.Figure:
     counts["counted"] = counts["is_subscription"].map({True: "subscription", False: "not counted"})
     fig = px.bar(counts, x="frequency", y="streams", color="counted", facet_col="window", text="streams")
     return _style(fig, "Merchant streams by frequency")
+
+
+def recommendation_funnel(funnel: pd.DataFrame) -> go.Figure:
+    """Candidates remaining after each selection stage, education and offers side by side."""
+    fig = go.Figure()
+    for kind, part in funnel.groupby("kind", sort=True):
+        part = part.sort_values("stage_order")
+        fig.add_trace(go.Funnel(name=kind, y=part["stage"], x=part["remaining"], textinfo="value+percent initial"))
+    return _style(fig, "Candidates remaining after each stage", height=440)
+
+
+def coverage_bars(coverage: pd.DataFrame) -> go.Figure:
+    """Coverage and its two parts (has a persona, enough behaviors) per window."""
+    long = coverage.melt(id_vars=["window_days"], value_vars=["with_persona", "enough_behaviors", "coverage"],
+                         var_name="measure", value_name="share")
+    long["window"] = long["window_days"].astype(str).map(lambda w: "all" if w == "all" else f"{w}d")
+    fig = px.bar(long, x="measure", y="share", color="window", barmode="group", text_auto=".0%",
+                 range_y=[0, 1.1])
+    fig.update_yaxes(tickformat=".0%")
+    return _style(fig, "Coverage")
+
+
+def fairness_ratios(parity: pd.DataFrame, threshold: float = 0.8) -> go.Figure:
+    """Demographic parity ratio per outcome and attribute, with the four-fifths line."""
+    data = parity.dropna(subset=["parity_ratio"])
+    fig = px.bar(data, x="attribute", y="parity_ratio", color="outcome", barmode="group", text_auto=".2f",
+                 hover_data=["lowest_group", "highest_group", "verdict", "parity_ratio_eligible"], range_y=[0, 1.1])
+    fig.add_hline(y=threshold, line_dash="dash", line_color="#c7522a", annotation_text="four-fifths rule (0.8)")
+    return _style(fig, "Demographic parity ratio (lowest group rate / highest)")
+
+
+def group_rate_intervals(rates: pd.DataFrame, outcome: str) -> go.Figure:
+    """Each group's rate of one outcome with its Wilson interval, one panel per attribute."""
+    data = rates[rates["outcome"] == outcome].copy()
+    data["err_plus"] = data["ci_high"] - data["rate"]
+    data["err_minus"] = data["rate"] - data["ci_low"]
+    fig = px.scatter(data, x="group", y="rate", error_y="err_plus", error_y_minus="err_minus", facet_col="attribute",
+                     hover_data=["n"], range_y=[0, 1.05])
+    fig.update_xaxes(matches=None)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    return _style(fig, f"{outcome.replace('_', ' ')} rate by group (95% interval)")
+
+
+def stage_latency(timings: pd.DataFrame) -> go.Figure:
+    """Wall time of each pipeline stage."""
+    fig = px.bar(timings, x="stage", y="seconds", text_auto=".2f")
+    return _style(fig, "Batch time per stage (seconds)")
+
+
+def signals_by_family() -> dict[str, list[str]]:
+    """Numeric signal names grouped by family, in catalog order (for one distribution panel per family)."""
+    from spendsense.signals import SIGNALS
+
+    families: dict[str, list[str]] = {}
+    for spec in SIGNALS:
+        if spec.dtype != "VARCHAR":
+            families.setdefault(spec.family, []).append(spec.name)
+    return families

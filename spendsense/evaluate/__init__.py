@@ -1,0 +1,281 @@
+"""Evaluation of a run: coverage, explainability, relevance, persona agreement, latency, auditability,
+fairness and guardrail statistics (definitions: docs/evaluation.md)."""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from spendsense import paths
+from spendsense.config import StrictModel, load_config
+from spendsense.evaluate.agreement import persona_agreement
+from spendsense.evaluate.coverage import coverage
+from spendsense.evaluate.fairness import group_rates, parity_ratios
+
+SQL_DIR = Path(__file__).parent
+
+
+class BehaviorRule(StrictModel):
+    """A signal family counts as a detected behavior when this comparison holds."""
+
+    signal: str
+    op: str
+    value: float
+
+
+class FairnessConfig(StrictModel):
+    """Groups compared and the thresholds of the four-fifths rule."""
+
+    groups: tuple[str, ...] = ("age_band", "gender", "region", "income_tier")
+    min_group_size: int = 20
+    parity_threshold: float = 0.8
+    confidence: float = 0.95
+
+
+class EvaluationConfig(StrictModel):
+    """config/evaluation.yaml."""
+
+    behaviors: dict[str, BehaviorRule]
+    min_behaviors: int = 3
+    fairness: FairnessConfig = FairnessConfig()
+    replay_sample: int = 50
+    latency_sample: int = 20
+
+
+def load_evaluation_config(path: Path | str | None = None) -> EvaluationConfig:
+    """Read and validate config/evaluation.yaml."""
+    return load_config(path or paths.CONFIG_DIR / "evaluation.yaml", EvaluationConfig)
+
+
+def read_sql(name: str) -> str:
+    """One of the evaluation's SQL files."""
+    return (SQL_DIR / f"{name}.sql").read_text()
+
+
+@dataclass
+class EvaluationInputs:
+    """Everything the metrics are computed from (read by pipeline.evaluate_step)."""
+
+    users: pd.DataFrame                 # user_id + demographic group columns
+    signals_wide: pd.DataFrame
+    persona_assignments: pd.DataFrame
+    recommendations: pd.DataFrame       # user_id, window_days, kind, item_id, score_persona, score_signal
+    explainability: pd.DataFrame        # explainability.sql result
+    audit: pd.DataFrame                 # audit.sql result
+    guardrail_events: pd.DataFrame
+    funnel: pd.DataFrame
+    shortfalls: pd.DataFrame
+    skipped_users: pd.DataFrame
+    stage_timings: pd.DataFrame         # stage, seconds
+    single_user_ms: list[float]
+    replays: pd.DataFrame               # recommendation_id, ok
+    n_offers: int
+    ground_truth: pd.DataFrame | None = None
+
+
+@dataclass
+class Evaluation:
+    """The metrics (JSON-ready) and the tables behind them (for plots and the report)."""
+
+    metrics: dict
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def _share(mask: pd.Series) -> float | None:
+    """Mean of a boolean series, None when empty."""
+    return float(mask.mean()) if len(mask) else None
+
+
+def fairness_table(inputs: EvaluationInputs) -> pd.DataFrame:
+    """One row per consenting user: groups and 0/1 outcomes over both windows (plus offer eligibility)."""
+    pa = inputs.persona_assignments
+    users = pa["persona_id"].ne("none").groupby(pa["user_id"]).any().astype(int)
+    table = inputs.users.set_index("user_id").loc[users.index].copy()
+    table["persona_assigned"] = users
+    recs = inputs.recommendations
+    table["education_delivered"] = table.index.isin(recs.loc[recs["kind"] == "education", "user_id"]).astype(int)
+    table["offer_delivered"] = table.index.isin(recs.loc[recs["kind"] == "offer", "user_id"]).astype(int)
+    blocked = inputs.guardrail_events[inputs.guardrail_events["guardrail"] == "eligibility"]
+    per_window = blocked.groupby(["user_id", "window_days"]).size()
+    fully_blocked = per_window[per_window >= inputs.n_offers].reset_index()["user_id"]
+    windows = inputs.persona_assignments.groupby("user_id")["window_days"].nunique()
+    blocked_windows = fully_blocked.value_counts().reindex(table.index, fill_value=0)
+    table["offer_eligible"] = (blocked_windows < windows.reindex(table.index)).astype(int)
+    return table.reset_index()
+
+
+def latency_metrics(inputs: EvaluationInputs, n_users: int) -> dict:
+    """Batch time per stage, amortized per user, and single-user p50/p95."""
+    stages = inputs.stage_timings.groupby("stage", sort=False)["seconds"].sum()
+    total = float(stages.sum())
+    ms = np.asarray(inputs.single_user_ms, dtype=float)
+    return {
+        "stage_seconds": {k: round(float(v), 3) for k, v in stages.items()},
+        "total_seconds": round(total, 3),
+        "per_user_ms": round(1000 * total / n_users, 3) if n_users else None,
+        "single_user_p50_ms": round(float(np.percentile(ms, 50)), 2) if len(ms) else None,
+        "single_user_p95_ms": round(float(np.percentile(ms, 95)), 2) if len(ms) else None,
+        "single_user_sample": int(len(ms)),
+    }
+
+
+def guardrail_metrics(inputs: EvaluationInputs) -> dict:
+    """Consent skips, eligibility removals by rule, recency removals, tone rewrites and rejections."""
+    ev = inputs.guardrail_events
+    elig = ev[ev["guardrail"] == "eligibility"]
+    by_rule = elig["rule"].astype(str).str.split(",").explode().value_counts().sort_index()
+    tone = ev[ev["guardrail"] == "tone"]
+    return {
+        "consent_skips": int(inputs.skipped_users["user_id"].nunique()),
+        "consent_skips_by_reason": {str(k): int(v) for k, v in
+                                    inputs.skipped_users["reason"].value_counts().sort_index().items()},
+        "eligibility_removals": int(len(elig)),
+        "eligibility_removals_by_rule": {str(k): int(v) for k, v in by_rule.items()},
+        "recency_removals": int((ev["guardrail"] == "recency").sum()),
+        "tone_rewrites": int((tone["outcome"] == "rewritten").sum()),
+        "tone_rejections": int((tone["outcome"] == "rejected").sum()),
+    }
+
+
+def evaluate(inputs: EvaluationInputs, cfg: EvaluationConfig) -> Evaluation:
+    """Every metric of a run from its tables."""
+    tables: dict[str, pd.DataFrame] = {}
+    n_users = int(inputs.users["user_id"].nunique())
+    consenting = int(inputs.persona_assignments["user_id"].nunique())
+    behaviors = {k: v.model_dump() for k, v in cfg.behaviors.items()}
+    per_user, cov = coverage(inputs.signals_wide, inputs.persona_assignments, behaviors, cfg.min_behaviors)
+    tables["coverage"] = cov
+    tables["coverage_per_user"] = per_user
+
+    recs = inputs.recommendations
+    relevant = (recs["score_persona"] > 0) | (recs["score_signal"] > 0)
+    expl = inputs.explainability
+    audit = inputs.audit
+
+    fair = fairness_table(inputs)
+    fc = cfg.fairness
+    z = NormalDist().inv_cdf((1 + fc.confidence) / 2)
+    rates = pd.concat([
+        group_rates(fair, "persona_assigned", fc.groups, z=z),
+        group_rates(fair, "education_delivered", fc.groups, z=z),
+        group_rates(fair, "offer_delivered", fc.groups, eligible="offer_eligible", z=z),
+    ], ignore_index=True)
+    parity = parity_ratios(rates, fc.min_group_size, fc.parity_threshold)
+    tables["fairness_rates"] = rates
+    tables["fairness_parity"] = parity
+
+    agreement = None
+    if inputs.ground_truth is not None:
+        agreement = persona_agreement(inputs.persona_assignments, inputs.ground_truth)
+        tables["persona_agreement"] = agreement
+
+    tables["funnel"] = inputs.funnel
+    tables["latency"] = inputs.stage_timings
+    per_kind = recs.groupby(["user_id", "window_days", "kind"]).size().unstack("kind", fill_value=0)
+    metrics = {
+        "users": n_users,
+        "consenting_users": consenting,
+        "coverage": {
+            "overall": float(cov.loc[cov["window_days"] == "all", "coverage"].iloc[0]) if len(per_user) else None,
+            "by_window": {str(r.window_days): float(r.coverage) for r in cov.itertuples() if r.window_days != "all"},
+            "with_persona": float(per_user["has_persona"].mean()) if len(per_user) else None,
+            "min_behaviors": cfg.min_behaviors,
+        },
+        "explainability": {
+            "share_with_matching_fact": _share(expl["any_fact_matches"]),
+            "share_all_facts_match": _share(expl["all_facts_match"]),
+            "recommendations": int(len(expl)),
+        },
+        "relevance": {
+            "share": _share(relevant),
+            "share_persona_match": _share(recs["score_persona"] > 0),
+            "share_signal_match": _share(recs["score_signal"] > 0),
+        },
+        "persona_agreement": None if agreement is None else [
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+            for row in agreement[["window_days", "persona_id", "planted", "detected", "precision", "recall"]]
+            .to_dict("records")],
+        "latency": latency_metrics(inputs, n_users),
+        "auditability": {
+            "share_with_complete_trace": _share(audit["complete"]),
+            "replayed": int(len(inputs.replays)),
+            "share_replay_match": _share(inputs.replays["ok"]) if len(inputs.replays) else None,
+        },
+        "fairness": {
+            "min_group_size": fc.min_group_size,
+            "parity_threshold": fc.parity_threshold,
+            "flags": int((parity["verdict"] == "flag").sum()),
+            "ratios": [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+                       for row in parity.to_dict("records")],
+        },
+        "guardrails": guardrail_metrics(inputs),
+        "recommendations": {
+            "total": int(len(recs)),
+            "education": int((recs["kind"] == "education").sum()),
+            "offers": int((recs["kind"] == "offer").sum()),
+            "users_with_recommendations": int(recs["user_id"].nunique()),
+            "education_per_user_window": {"min": int(per_kind.get("education", pd.Series([0])).min()),
+                                          "max": int(per_kind.get("education", pd.Series([0])).max())},
+            "offers_per_user_window": {"min": int(per_kind.get("offer", pd.Series([0])).min()),
+                                       "max": int(per_kind.get("offer", pd.Series([0])).max())},
+            "shortfalls": int(len(inputs.shortfalls)),
+        },
+    }
+    return Evaluation(metrics, tables)
+
+
+def flat_metrics(metrics: dict, prefix: str = "") -> pd.DataFrame:
+    """The nested metrics flattened to (metric, value) rows for metrics.csv."""
+    rows = []
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows.extend(flat_metrics(value, f"{name}.").itertuples(index=False))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, dict):
+                    label = ".".join(str(item[k]) for k in ("window_days", "persona_id", "outcome", "attribute")
+                                     if k in item)
+                    rows.extend(flat_metrics({k: v for k, v in item.items()}, f"{name}.{label or i}.")
+                                .itertuples(index=False))
+        else:
+            rows.append((name, value))
+    return pd.DataFrame(rows, columns=["metric", "value"])
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def headline(metrics: dict, section: str = "summary") -> str:
+    """A Markdown table of the key figures (section "summary") or of the guardrail statistics."""
+    if section == "guardrails":
+        g = metrics["guardrails"]
+        rows = [("consent skips (users)", g["consent_skips"]),
+                ("eligibility removals (candidates)", g["eligibility_removals"]),
+                *[(f"  by rule: {k}", v) for k, v in g["eligibility_removals_by_rule"].items()],
+                ("recency removals", g["recency_removals"]), ("tone rewrites", g["tone_rewrites"]),
+                ("tone rejections", g["tone_rejections"])]
+        return "| guardrail | count |\n|---|---:|\n" + "\n".join(f"| {k} | {v:,} |" for k, v in rows)
+    lat, aud, rec = metrics["latency"], metrics["auditability"], metrics["recommendations"]
+    agreement = metrics.get("persona_agreement") or []
+    worst = lambda key: min((r[key] for r in agreement if r[key] is not None), default=None)  # noqa: E731
+    rows = [
+        ("users / consenting", f"{metrics['users']:,} / {metrics['consenting_users']:,}"),
+        ("coverage (persona and ≥ 3 behaviors)", _pct(metrics["coverage"]["overall"])),
+        ("explainability (rationale quotes matching facts)", _pct(metrics["explainability"]["share_with_matching_fact"])),
+        ("relevance", _pct(metrics["relevance"]["share"])),
+        ("auditability: complete traces", _pct(aud["share_with_complete_trace"])),
+        ("auditability: replays matching", f"{_pct(aud['share_replay_match'])} of {aud['replayed']}"),
+        ("persona precision / recall (worst persona)", f"{_pct(worst('precision'))} / {_pct(worst('recall'))}"),
+        ("recommendations (education / offers)", f"{rec['total']:,} ({rec['education']:,} / {rec['offers']:,})"),
+        ("pipeline time, amortized per user", f"{lat['total_seconds']:.1f} s, {lat['per_user_ms']:.1f} ms"),
+        ("single-user recompute p50 / p95", f"{lat['single_user_p50_ms']} ms / {lat['single_user_p95_ms']} ms"),
+        ("fairness flags (unexplained ratio < 0.8)", metrics["fairness"]["flags"]),
+    ]
+    return "| measure | value |\n|---|---:|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
