@@ -50,7 +50,7 @@ def stage_timings(run_dir: str | Path):
 
 
 def prepare_dataset(source: str, dataset_dir: str | Path, n_users: int, seed: int, as_of: str | dt.date,
-                    progress: bool = True) -> Path:
+                    progress: bool = True, formats: tuple[str, ...] = ("parquet", "csv", "json")) -> Path:
     """The input folder: a cached synthetic dataset (generated on first use) or the given source path."""
     from spendsense.generate import synthetic_tables, write_dataset
 
@@ -66,7 +66,7 @@ def prepare_dataset(source: str, dataset_dir: str | Path, n_users: int, seed: in
         if all(str(got.get(k)) == str(v) for k, v in wanted.items()):
             return dataset_dir
     tables = synthetic_tables(n_users=n_users, seed=seed, as_of=as_date(as_of), progress=progress)
-    return write_dataset(tables, dataset_dir)
+    return write_dataset(tables, dataset_dir, formats=formats)
 
 
 def ingest_dataset(dataset_dir: str | Path, warehouse: str | Path, opstore: str | Path, progress: bool = True):
@@ -185,3 +185,97 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
     (run_dir / "metrics.json").write_text(json.dumps(evaluation.metrics, indent=2, default=str))
     flat_metrics(evaluation.metrics).to_csv(run_dir / "metrics.csv", index=False)
     return evaluation
+
+
+def bench_stage(stage: str, ctx: dict) -> dict | None:
+    """Run one stage for `spendsense bench` (in its own process) with the benchmark's paths in ctx."""
+    warehouse, opstore, as_of = ctx["warehouse"], ctx["opstore"], ctx["as_of"]
+    work = Path(ctx["work_dir"])
+    if stage == "generate":
+        prepare_dataset("synthetic", ctx["dataset_dir"], ctx["n_users"], ctx["seed"], as_of, progress=False,
+                        formats=("parquet",))
+    elif stage == "ingest":
+        report = ingest_dataset(ctx["dataset_dir"], warehouse, opstore, progress=False)
+        return {"rows": {k: int(v) for k, v in getattr(report, "rows", {}).items()}}
+    elif stage == "signals":
+        signals_step(warehouse, opstore, as_of)
+    elif stage == "personas":
+        personas_step(warehouse)
+    elif stage == "recommend":
+        out = recommend_step(warehouse, opstore, "bench", as_of)
+        return {"recommendations": int(out.arrow("recommendations").num_rows)}
+    elif stage == "evaluate":
+        (work / "run").mkdir(exist_ok=True)
+        evaluate_step(warehouse, work / "run", opstore, ctx["dataset_dir"], as_of, replay_sample=50,
+                      latency_sample=20)
+    elif stage == "publish":
+        return _bench_publish(ctx)
+    elif stage == "probes":
+        return _bench_probes(ctx)
+    else:
+        raise ValueError(f"unknown bench stage {stage!r}")
+    return None
+
+
+def _bench_publish(ctx: dict) -> dict:
+    """Publish the benchmark's run folder and record its deliveries, as `spendsense run` does."""
+    import shutil
+
+    from spendsense import opstore as ops
+    from spendsense import runs
+    from spendsense.recommend import delivered_recommendations
+
+    root = Path(ctx["work_dir"]) / "runs"
+    staged = runs.staging_dir("bench", root)
+    staged.mkdir(parents=True)
+    shutil.move(ctx["warehouse"], staged / runs.WAREHOUSE)
+    final = runs.publish(staged, root)
+    con = ops.connect(Path(ctx["opstore"]))
+    try:
+        recorded = ops.record_deliveries(con, delivered_recommendations(final / runs.WAREHOUSE, ctx["opstore"]))
+    finally:
+        con.close()
+    shutil.move(final / runs.WAREHOUSE, ctx["warehouse"])
+    return {"deliveries": int(recorded)}
+
+
+def _bench_probes(ctx: dict) -> dict:
+    """The floor scan, the single-user recompute and the dashboard's user-switch data access."""
+    import numpy as np
+
+    from spendsense.recommend import recompute_user
+
+    floor_sql = (Path(__file__).parent / "bench_floor.sql").read_text()
+    with connect(ctx["warehouse"], read_only=True) as con:
+        floor = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            con.execute(floor_sql).fetchall()
+            floor.append(time.perf_counter() - t0)
+        users = [r[0] for r in con.execute("select distinct user_id from signals_wide order by 1").fetchall()]
+        rng = np.random.default_rng(ctx["seed"])
+        sample = rng.choice(users, size=min(ctx["single_user_samples"], len(users)), replace=False).tolist()
+        single = []
+        for user_id in sample:  # one user at a time on purpose: this is the on-demand path
+            t0 = time.perf_counter()
+            recompute_user(ctx["warehouse"], user_id, as_of=as_date(ctx["as_of"]), opstore_path=ctx["opstore"],
+                           con=con)
+            single.append(1000 * (time.perf_counter() - t0))
+    switch = _bench_user_switch(ctx, sample[:50])
+    return {"floor_seconds": round(min(floor), 4),
+            "single_user_p50_ms": round(float(np.percentile(single, 50)), 2),
+            "single_user_p95_ms": round(float(np.percentile(single, 95)), 2),
+            **switch}
+
+
+def _bench_user_switch(ctx: dict, users: list[str]) -> dict:
+    """Time the dashboard's data access for a user switch (no browser), if the dashboard is installed."""
+    import numpy as np
+
+    try:
+        from spendsense.dashboard.access import bench_user_switch
+    except ImportError:
+        return {}
+    ms = bench_user_switch(ctx["warehouse"], ctx["opstore"], users)
+    return {"user_switch_p50_ms": round(float(np.percentile(ms, 50)), 2),
+            "user_switch_p95_ms": round(float(np.percentile(ms, 95)), 2)}

@@ -1,0 +1,49 @@
+"""`spendsense bench`: time every stage at N users and compare the signals stage with a floor scan."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+HELP = "benchmark every pipeline stage at N users (wall time, peak memory, floor scan, single-user latency)"
+DESCRIPTION = """\
+Generate data for N users once (cached in data/bench/ by N and seed), then run each stage in its own
+process and record its wall time and peak resident memory: generate, ingest, signals, personas,
+recommend, evaluate, publish. In the same run it times the floor (one DuckDB scan of transactions
+aggregating amount per user and month) and prints the signals stage as a multiple of it, the single-user
+on-demand recompute (p50/p95 over up to 200 random users) and the dashboard's user-switch data access.
+Results go to reports/bench/<timestamp>_n<N>.json; docs/performance.md keeps the latest table.
+
+Examples:
+  spendsense bench                   100,000 users (the target size; about 25M transactions)
+  spendsense bench --users 10000
+"""
+
+
+def register(subparsers) -> None:
+    """Add the `bench` subcommand."""
+    p = subparsers.add_parser("bench", help=HELP, description=DESCRIPTION,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--users", type=int, default=100_000, help="number of synthetic users (default 100000)")
+    p.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
+    p.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2026, 10, 31), metavar="YYYY-MM-DD")
+    p.add_argument("--samples", type=int, default=200, help="users timed through the single-user path")
+    p.set_defaults(handler=handle)
+
+
+def handle(args) -> int:
+    """Run the benchmark and print the summary table."""
+    from spendsense.bench import run_benchmark
+
+    print(f"SpendSense benchmark: {args.users:,} users, seed {args.seed}")
+    r = run_benchmark(args.users, args.seed, args.as_of, single_user_samples=args.samples)
+    print()
+    print(f"  all stages after generation: {r['after_generation_seconds']:.1f} s "
+          f"({r['per_user_ms']:.3f} ms per user); peak memory {r['peak_rss_mb']:.0f} MiB")
+    print(f"  floor scan {r['floor_scan_seconds']:.3f} s; signals stage = {r['signals_over_floor']}x the floor")
+    print(f"  single-user recompute p50 {r['single_user_p50_ms']} ms, p95 {r['single_user_p95_ms']} ms")
+    if "user_switch_p95_ms" in r:
+        print(f"  dashboard user switch (data access) p50 {r['user_switch_p50_ms']} ms, "
+              f"p95 {r['user_switch_p95_ms']} ms")
+    print(f"  written to {r['path']}")
+    return 0
