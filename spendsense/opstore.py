@@ -100,11 +100,14 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime(_TIME_FORMAT)
 
 
-def _utc_text(value) -> str:
-    """One timestamp (naive values are taken as UTC) as stored text."""
+def utc_text(value) -> str:
+    """One timestamp (naive values are taken as UTC) as stored text, e.g. for comparing with stored columns."""
     ts = pd.Timestamp(value)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return ts.strftime(_TIME_FORMAT)
+
+
+_utc_text = utc_text  # older name, used by callers
 
 
 def _utc_texts(values: pd.Series, column: str) -> pd.Series:

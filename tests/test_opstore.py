@@ -181,7 +181,7 @@ def _writer(path: str, worker: int, start, errors) -> None:
     """One process: wait for the others, then write reviews and consent changes as fast as it can."""
     try:
         con = opstore.connect(path)  # every process also races to create the schema
-        start.wait()
+        start.wait(timeout=120)
         for i in range(REVIEWS_EACH):
             opstore.record_review(con, f"rec-{worker}-{i}", f"u{worker}", "flag", f"op{worker}", "operator",
                                   f"check {i}")
@@ -190,6 +190,7 @@ def _writer(path: str, worker: int, start, errors) -> None:
                 opstore.record_consent(con, f"u{worker}", event, "operator", f"op{worker}")
         con.close()
     except Exception as exc:  # noqa: BLE001 - any failure is reported to the parent, which fails the test
+        start.abort()  # never leave the other workers waiting at the barrier
         errors.put(f"worker {worker}: {type(exc).__name__}: {exc}")
 
 

@@ -38,6 +38,8 @@ from spendsense.ingest import load, readers, validate
 from spendsense.ingest.problems import KEEP_CAP, REPORT_CAP, IngestError, Problem
 from spendsense.schema import TABLE_ORDER
 
+IN_MEMORY_STAGING_BYTES = 256 * 2**20  # CSV/JSON input smaller than this is staged in memory, larger on disk
+
 __all__ = ["IngestError", "IngestReport", "OpstoreWriteError", "Problem", "ingest"]
 
 
@@ -109,7 +111,9 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str, opstore_path: Path 
     bar = _Progress(progress, len(table_sources) + len(json_sources) + 2 * len(TABLE_ORDER))
     try:
         with tempfile.TemporaryDirectory(prefix="spendsense-ingest-") as tmp:
-            con = duckdb.connect(str(Path(tmp) / "staging.duckdb"))
+            copied = sum(s.path.stat().st_size for s in sources if s.fmt != "parquet")
+            staging_db = ":memory:" if copied < IN_MEMORY_STAGING_BYTES else str(Path(tmp) / "staging.duckdb")
+            con = duckdb.connect(staging_db)
             try:
                 con.execute("set TimeZone = 'UTC'")
                 con.execute("set enable_progress_bar = false")

@@ -11,12 +11,12 @@ from spendsense import opstore
 from spendsense.ingest.readers import quote
 from spendsense.schema import PRIMARY_KEYS, TABLE_ORDER, TABLES
 
-SQL_DIR = Path(__file__).parent / "sql"
+SQL_DIR = Path(__file__).parent
 LIABILITY_TABLES = ("credit_liabilities", "credit_aprs", "mortgage_liabilities", "student_liabilities")
 
 
 def _sql(name: str) -> str:
-    """A query template from spendsense/ingest/sql/."""
+    """A query template beside this module (spendsense/ingest/<name>.sql)."""
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 

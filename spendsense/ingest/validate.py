@@ -20,7 +20,7 @@ from spendsense.ingest.problems import KEEP_CAP, Problem
 from spendsense.ingest.readers import Source, Staging, json_field_label, quote
 from spendsense.schema import ACCOUNT_TYPES, ENUMS, FOREIGN_KEYS, PRIMARY_KEYS, TABLES, Column, category_codes
 
-SQL_DIR = Path(__file__).parent / "sql"
+SQL_DIR = Path(__file__).parent
 
 MIN_DATE, MAX_DATE = dt.date(1970, 1, 1), dt.date(2100, 12, 31)
 NON_NEGATIVE = {("accounts", "balance_limit"), ("credit_aprs", "apr_percentage"),
@@ -57,7 +57,7 @@ class Views:
 
 
 def _sql(name: str) -> str:
-    """A query template from spendsense/ingest/sql/."""
+    """A query template beside this module (spendsense/ingest/<name>.sql)."""
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
@@ -308,7 +308,7 @@ def recorded_problems(con: duckdb.DuckDBPyConnection, sources: list[Source], lim
     total = con.execute("select count(*) from _problems").fetchall()[0][0]
     rows = con.execute(
         "select src, row, loc, tbl, col, chk, val, extra, ref_src, ref_row, ref_loc from _problems"
-        " order by src, row, loc, tbl, col, chk limit $limit", {"limit": limit}
+        " order by src, row, loc, tbl, col, chk limit $limit", {"limit": max(0, limit)}
     ).fetchall()
     problems = []
     for src, row, loc, tbl, col, chk, val, extra, ref_src, ref_row, ref_loc in rows:
@@ -316,9 +316,10 @@ def recorded_problems(con: duckdb.DuckDBPyConnection, sources: list[Source], lim
         field = json_field_label(tbl, col) if source.fmt == "json" else col
         ref = None
         if ref_src is not None:
-            ref = str(Problem(sources[ref_src].name, ref_loc if ref_loc is not None else ref_row,
-                              json_field_label(tbl, col) if sources[ref_src].fmt == "json" else None, "",
-                              sources[ref_src].fmt)).rstrip(": ")
+            first = sources[ref_src]
+            ref_field = json_field_label(tbl, col) if first.fmt == "json" else None
+            where = Problem(first.name, ref_loc if first.fmt == "json" else ref_row, ref_field, "", first.fmt)
+            ref = f"{first.name}: {where.location()}"
         problems.append(Problem(source.name, loc if source.fmt == "json" else int(row), field,
                                 _reason(tbl, col, chk, val, extra, ref), source.fmt))
     summary = [f"{sources[src].name}: {json_field_label(tbl, col) if sources[src].fmt == 'json' else col}: "

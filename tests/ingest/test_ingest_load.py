@@ -243,3 +243,31 @@ def test_ingest_error_is_a_value_error_with_problems(tmp_path):
         ingest([tmp_path / "absent"], tmp_path / "w.duckdb")
     assert isinstance(caught.value, IngestError)
     assert caught.value.problems[0].file == str(tmp_path / "absent")
+
+
+def test_large_input_is_staged_on_disk_with_the_same_result(tmp_path, monkeypatch):
+    """Above IN_MEMORY_STAGING_BYTES the staging database is a temporary file; results must not differ."""
+    import spendsense.ingest as ingest_module
+
+    path = dataset(tmp_path, "csv")
+    in_memory = ingest([path], tmp_path / "memory.duckdb")
+    monkeypatch.setattr(ingest_module, "IN_MEMORY_STAGING_BYTES", 0)
+    on_disk = ingest([path], tmp_path / "disk.duckdb")
+    assert on_disk.rows == in_memory.rows == EXPECTED_ROWS
+    for table in TABLE_ORDER:
+        pd.testing.assert_frame_equal(read(tmp_path / "memory.duckdb", f"select * from {table}"),
+                                      read(tmp_path / "disk.duckdb", f"select * from {table}"))
+    tables = tiny_tables()
+    tables["transactions"].loc[0, "payment_channel"] = "carrier pigeon"
+    with pytest.raises(IngestError, match="data row 1, field payment_channel"):
+        ingest([dataset(tmp_path / "bad", "csv", tables)], tmp_path / "disk.duckdb")
+
+
+def test_opstore_failure_after_the_warehouse_load_says_how_to_finish(tmp_path):
+    from spendsense.ingest import OpstoreWriteError
+
+    blocked = tmp_path / "not-a-database"
+    blocked.mkdir()  # a directory where the opstore file should be: SQLite cannot open it
+    with pytest.raises(OpstoreWriteError, match="Re-run ingest"):
+        ingest([dataset(tmp_path, "csv")], tmp_path / "w.duckdb", blocked)
+    assert read(tmp_path / "w.duckdb", "select count(*) as n from transactions")["n"][0] == 7
