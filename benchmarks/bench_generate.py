@@ -29,13 +29,18 @@ def child(n_users: int, seed: int, as_of: dt.date, formats: str) -> dict:
     from spendsense.generate import generate, write_dataset
 
     work = Path(tempfile.mkdtemp(prefix="bench-generate-"))
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
     try:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu()
         result = generate(n_users, seed, as_of)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), cpu()
         rss_generate = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         out = write_dataset(result.tables, work / "ds", formats=formats)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), cpu()
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
         return {
             "users": n_users,
@@ -45,6 +50,8 @@ def child(n_users: int, seed: int, as_of: dt.date, formats: str) -> dict:
             "generate_seconds": round(t1 - t0, 2),
             "write_seconds": round(t2 - t1, 2),
             "total_seconds": round(t2 - t0, 2),
+            "generate_cpu_seconds": round(c1 - c0, 2),
+            "write_cpu_seconds": round(c2 - c1, 2),
             "stage_seconds": result.stage_seconds,
             "peak_rss_mb_after_generate": round(rss_generate),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -96,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     print(
         f"{'users':>9} {'transactions':>13} {'generate s':>11} {'write s':>8} {'total s':>8} "
-        f"{'peak RSS MiB':>13} {'output MiB':>11}  formats"
+        f"{'cpu gen/write s':>16} {'peak RSS MiB':>13} {'output MiB':>11}  formats"
     )
     for n in args.users:
         proc = subprocess.run(
@@ -124,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{r['users']:>9,} {r['transactions']:>13,} {r['generate_seconds']:>11.1f} "
             f"{r['write_seconds']:>8.1f} "
-            f"{r['total_seconds']:>8.1f} {r['peak_rss_mb']:>13,} {r['output_mb']:>11,.1f}  {r['formats']}"
+            f"{r['total_seconds']:>8.1f} {r['generate_cpu_seconds']:>7.1f}/{r['write_cpu_seconds']:<8.1f} "
+            f"{r['peak_rss_mb']:>13,} {r['output_mb']:>11,.1f}  {r['formats']}"
         )
     report = {
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -60,7 +60,7 @@ def _default_as_of() -> dt.date:
         from spendsense.params import default_run_params
 
         return default_run_params().as_of
-    except Exception:  # a broken run.yaml must not break `generate --help`
+    except Exception:  # noqa: BLE001 - a broken run.yaml must not break `generate --help`
         return dt.date(2026, 10, 31)
 
 
@@ -120,7 +120,7 @@ def handle(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     result = generate(args.users, args.seed, as_of, config=args.config, progress=not args.no_progress)
     t1 = time.perf_counter()
-    write_dataset(result.tables, out, formats=formats)
+    write_dataset(result.tables, out, formats=formats, progress=not args.no_progress)
     t2 = time.perf_counter()
     tables = result.tables
     planted = tables["ground_truth"]["planted_personas"].str.split(",").explode()

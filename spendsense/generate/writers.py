@@ -18,6 +18,7 @@ import itertools
 import json
 import os
 import shutil
+import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+from tqdm.auto import tqdm
 
 from spendsense import schema
 from spendsense.generate.frames import frame_to_arrow
@@ -35,6 +37,7 @@ from spendsense.generate.frames import frame_to_arrow
 FORMATS = ("parquet", "csv", "json")
 GROUND_TRUTH_COLUMNS = ("user_id", "archetypes", "planted_personas")
 JSON_ROWS_PER_BATCH = 100_000
+CSV_ROWS_PER_CHUNK = 1_000_000
 SQL_DIR = Path(__file__).parent
 
 
@@ -64,6 +67,28 @@ def _check_tables(tables: dict[str, pd.DataFrame]) -> None:
     got = list(tables["ground_truth"].columns)
     if got != list(GROUND_TRUTH_COLUMNS):
         raise ValueError(f"ground_truth: columns {got} differ from {list(GROUND_TRUTH_COLUMNS)}")
+
+
+def _write_csv(table: pa.Table, path: Path) -> None:
+    """CSV with a header row; big tables are encoded in chunks on two threads and written in order."""
+    table = _for_csv(table)
+    if table.num_rows <= CSV_ROWS_PER_CHUNK:
+        pa_csv.write_csv(table, path)
+        return
+
+    def encode(start: int) -> pa.Buffer:
+        sink = pa.BufferOutputStream()
+        options = pa_csv.WriteOptions(include_header=start == 0)
+        pa_csv.write_csv(table.slice(start, CSV_ROWS_PER_CHUNK), sink, write_options=options)
+        return sink.getvalue()
+
+    starts = list(range(0, table.num_rows, CSV_ROWS_PER_CHUNK))
+    with ThreadPoolExecutor(max_workers=2) as pool, path.open("wb") as fh:
+        window = [pool.submit(encode, start) for start in starts[:3]]  # at most 3 chunks in memory
+        for i in range(len(starts)):
+            fh.write(window.pop(0).result())
+            if i + 3 < len(starts):
+                window.append(pool.submit(encode, starts[i + 3]))
 
 
 def _for_csv(table: pa.Table) -> pa.Table:
@@ -111,7 +136,7 @@ def _newest_first(user_pos: np.ndarray, day: np.ndarray) -> np.ndarray:
     return (n - 1) - (key & ((1 << pos_bits) - 1))
 
 
-def _write_json(arrow: dict[str, pa.Table], folder: Path, salt: str) -> int:
+def _write_json(arrow: dict[str, pa.Table], folder: Path, salt: str, tick=lambda n: None) -> int:
     """Plaid-shaped JSON per user (transactions and liabilities); returns the number of files written.
 
     DuckDB renders the accounts and liabilities per user and one JSON text per transaction row (no
@@ -181,6 +206,7 @@ def _write_json(arrow: dict[str, pa.Table], folder: Path, salt: str) -> int:
                 f'"request_id":"{request_id("liabilities", user_id)}"}}\n',
                 encoding="utf-8",
             )
+            tick(1)
 
         done = np.zeros(len(users), dtype=bool)
         current, parts, count = -1, [], 0
@@ -235,7 +261,9 @@ def manifest(tables: dict[str, pd.DataFrame], formats: tuple[str, ...]) -> dict:
     }
 
 
-def write_dataset(tables: dict[str, pd.DataFrame], out_dir: Path | str, formats=FORMATS) -> Path:
+def write_dataset(
+    tables: dict[str, pd.DataFrame], out_dir: Path | str, formats=FORMATS, progress: bool = False
+) -> Path:
     """Write the tables under out_dir atomically (a folder beside it, then rename); returns out_dir."""
     out_dir = Path(out_dir)
     formats = parse_formats(formats)
@@ -244,6 +272,11 @@ def write_dataset(tables: dict[str, pd.DataFrame], out_dir: Path | str, formats=
     token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     staging = out_dir.parent / f".{out_dir.name}.tmp-{token}"
     staging.mkdir()
+    steps = len(schema.TABLE_ORDER) * (("parquet" in formats) + ("csv" in formats))
+    steps += len(tables["users"]) if "json" in formats else 0
+    bar = tqdm(
+        total=steps, desc="write", unit="step", leave=False, disable=not progress or not sys.stderr.isatty()
+    )
     try:
         arrow = {}
         # Parquet and CSV encoders run in C++ without the GIL: two threads use both cores
@@ -265,14 +298,14 @@ def write_dataset(tables: dict[str, pd.DataFrame], out_dir: Path | str, formats=
                     )
                 if "csv" in formats:
                     (staging / "csv").mkdir(exist_ok=True)
-                    pending.append(
-                        pool.submit(pa_csv.write_csv, _for_csv(arrow[name]), staging / "csv" / f"{name}.csv")
-                    )
+                    pending.append(pool.submit(_write_csv, arrow[name], staging / "csv" / f"{name}.csv"))
+            for job in pending:
+                job.add_done_callback(lambda _job: bar.update(1))
             for job in pending:
                 job.result()
         if "json" in formats:
             meta = tables["ground_truth"].attrs.get("spendsense_generator", {})
-            _write_json(arrow, staging / "json", salt=str(meta.get("seed", "")))
+            _write_json(arrow, staging / "json", salt=str(meta.get("seed", "")), tick=bar.update)
         del arrow
         truth = pa.Table.from_pandas(tables["ground_truth"][list(GROUND_TRUTH_COLUMNS)], preserve_index=False)
         (staging / "ground_truth").mkdir()
@@ -288,6 +321,8 @@ def write_dataset(tables: dict[str, pd.DataFrame], out_dir: Path | str, formats=
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        bar.close()
     return out_dir
 
 
