@@ -250,6 +250,8 @@ def manifest(tables: dict[str, pd.DataFrame], formats: tuple[str, ...]) -> dict:
         "config_sha256": meta.get("config_sha256"),
         "formats": list(formats),
         "row_counts": {name: len(tables[name]) for name in (*schema.TABLE_ORDER, "ground_truth")},
+        "archetype_counts": {str(k): int(v) for k, v in
+                             tables["ground_truth"]["archetypes"].value_counts().sort_index().items()},
         "layout": {
             "parquet": "parquet/<table>.parquet" if "parquet" in formats else None,
             "csv": "csv/<table>.csv" if "csv" in formats else None,

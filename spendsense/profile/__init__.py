@@ -34,3 +34,14 @@ def data_profile(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> DataProfile:
         balances=con.execute(_sql("balances")).df(),
         income=con.execute(_sql("income"), {"as_of": as_of}).df(),
     )
+
+
+def archetype_counts(dataset_dir: Path | str) -> pd.DataFrame:
+    """Users per generator archetype (mixtures joined with '+'), from the dataset's manifest.json.
+
+    Read from the manifest the generator wrote, never from the ground truth; empty for non-synthetic data.
+    """
+    path = Path(dataset_dir) / "manifest.json"
+    if not path.exists():
+        return pd.DataFrame(columns=["archetype", "users"])
+    return duckdb.sql(_sql("archetypes"), params={"manifest": str(path)}).df()
