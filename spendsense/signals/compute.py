@@ -24,6 +24,8 @@ SQL_DIR = Path(__file__).resolve().parent
 FAMILY_QUERIES = ("spending", "subscriptions", "savings", "credit", "income", "fees")
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _COMMENT = re.compile(r"--[^\n]*")
+ARROW_TYPES = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(),
+               "DATE": pa.date32(), "VARCHAR[]": pa.list_(pa.string()), "JSON": pa.string()}
 
 
 @dataclass(frozen=True)
@@ -117,17 +119,15 @@ def registered(con: duckdb.DuckDBPyConnection, **tables: object) -> Iterator[Non
             con.unregister(view)
 
 
-ARROW_TYPES = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(),
-               "DATE": pa.date32(), "VARCHAR[]": pa.list_(pa.string())}
-
-
 def typed_frame(table: pa.Table, columns: Columns, what: str) -> pd.DataFrame:
     """Cast a query result to its declared columns and types (docs/schema.md) and return it as a DataFrame."""
     names = [c for c, _ in columns]
     if sorted(table.column_names) != sorted(names):
         raise ValueError(f"{what}: columns {table.column_names} do not match the declared columns {names}")
     target = pa.schema([(c, ARROW_TYPES[t]) for c, t in columns])
-    return table.select(names).cast(target).to_pandas(date_as_object=False)
+    # list columns stay Arrow-backed (one numpy array per row would cost seconds at 1M streams)
+    return table.select(names).cast(target).to_pandas(
+        date_as_object=False, types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_list(t) else None)
 
 
 def consent_table(consent: pd.DataFrame) -> pa.Table:
@@ -150,21 +150,23 @@ def consent_table(consent: pd.DataFrame) -> pa.Table:
 def long_signals(wide: pd.DataFrame) -> pd.DataFrame:
     """The long form (user_id, window_days, signal, value, value_text) of signals_wide, catalogue order."""
     n, k = len(wide), len(SIGNAL_NAMES)
+    row = pa.array(np.repeat(np.arange(n, dtype=np.int64), k))
+    which = pa.array(np.tile(np.arange(k, dtype=np.int32), n))
     values = np.full((n, k), np.nan)
-    text = np.full((n, k), None, dtype=object)
+    text = pa.nulls(n * k, pa.string())
     for j, name in enumerate(SIGNAL_NAMES):
         if name in CATEGORICAL_SIGNALS:
-            col = wide[name].to_numpy(dtype=object)
-            text[:, j] = np.where(pd.isna(col), None, col)
+            labels = pa.array(wide[name].to_numpy(dtype=object), pa.string(), from_pandas=True).take(row)
+            text = pc.if_else(pc.equal(which, j), labels, text)
         else:
             values[:, j] = wide[name].to_numpy(dtype=float, na_value=np.nan)
-    return pd.DataFrame({
-        "user_id": np.repeat(wide["user_id"].to_numpy(dtype=object), k),
-        "window_days": np.repeat(wide["window_days"].to_numpy(dtype=np.int32), k),
-        "signal": np.tile(np.array(SIGNAL_NAMES, dtype=object), n),
-        "value": values.ravel(),
-        "value_text": text.ravel(),
-    })
+    return pa.table({
+        "user_id": pa.array(wide["user_id"].to_numpy(dtype=object), pa.string()).take(row),
+        "window_days": pa.array(np.repeat(wide["window_days"].to_numpy(dtype=np.int32), k)),
+        "signal": pa.array(SIGNAL_NAMES, pa.string()).take(which),
+        "value": pa.array(values.ravel(), from_pandas=True),
+        "value_text": text,
+    }).to_pandas()
 
 
 def _windows(windows: Iterable[int]) -> tuple[int, ...]:
@@ -195,7 +197,13 @@ def compute_signals(con: duckdb.DuckDBPyConnection, as_of: date, consent: pd.Dat
     results: dict[str, pa.Table] = {}
     with registered(con, signal_scope=processed):
         for name in FAMILY_QUERIES:
-            results[name] = run_query(con, name, values)
+            if name == "subscriptions":  # two queries (see subscription_occurrences.sql)
+                occurrences = run_query(con, "subscription_occurrences", values)
+                with registered(con, signal_subscription_occurrences=occurrences):
+                    results[name] = run_query(con, name, values)
+                del occurrences
+            else:
+                results[name] = run_query(con, name, values)
             steps.update()
         with registered(con, signal_payroll_deposits=results["income"]):
             income = run_query(con, "income_signals", values)

@@ -32,20 +32,6 @@ posted_transactions as (
       and ($user_ids is null or list_contains(cast($user_ids as varchar[]), user_id))
 ),
 
-liabilities as (
-    select account_id, is_overdue, last_payment_amount, minimum_payment_amount
-    from credit_liabilities
-),
-
-aprs as (
-    select
-        account_id,
-        max(case when apr_type = 'purchase_apr' then apr_percentage end) as purchase_apr,
-        max(apr_percentage) as max_apr
-    from credit_aprs
-    group by account_id
-),
-
 cards as (
     select
         a.user_id,
@@ -54,11 +40,29 @@ cards as (
         a.name as card_name,
         a.balance_current as balance,
         a.balance_limit as credit_limit,
-        case when a.balance_limit > 0 then greatest(coalesce(a.balance_current, 0.0), 0.0) / a.balance_limit end
+        case
+            when a.balance_limit > 0 then greatest(coalesce(a.balance_current, 0.0), 0.0) / a.balance_limit
+        end
             as utilization
     from personal_accounts as a
     inner join scope as s on s.user_id = a.user_id
     where a.type = 'credit'
+),
+
+liabilities as (
+    select l.account_id, l.is_overdue, l.last_payment_amount, l.minimum_payment_amount
+    from credit_liabilities as l
+    inner join cards as c on c.account_id = l.account_id
+),
+
+aprs as (
+    select
+        r.account_id,
+        max(case when r.apr_type = 'purchase_apr' then r.apr_percentage end) as purchase_apr,
+        max(r.apr_percentage) as max_apr
+    from credit_aprs as r
+    inner join cards as c on c.account_id = r.account_id
+    group by r.account_id
 ),
 
 card_activity as (
@@ -71,9 +75,9 @@ card_activity as (
         max(-t.amount) filter (
             where t.amount < 0 and list_contains($payment_categories, coalesce(t.pfc_detailed, ''))
         ) as largest_payment_in_window,
-        sum(t.amount) filter (
+        cast(sum(cast(t.amount as decimal(18, 2))) filter (
             where t.amount > 0 and list_contains($interest_categories, coalesce(t.pfc_detailed, ''))
-        ) as interest_charges
+        ) as double) as interest_charges
     from posted_transactions as t
     inner join cards as c on c.account_id = t.account_id
     inner join windows as w on t.date > cast($as_of as date) - w.window_days
@@ -122,7 +126,8 @@ final as (
                     <= round($minimum_payment_tolerance * minimum_payment_amount, 2)
             else coalesce(
                 last_payment_amount > 0
-                and round(last_payment_amount, 2) <= round($minimum_payment_tolerance * minimum_payment_amount, 2),
+                and round(last_payment_amount, 2)
+                    <= round($minimum_payment_tolerance * minimum_payment_amount, 2),
                 false
             )
         end as minimum_payment_only,

@@ -40,7 +40,11 @@ fees_charged as (
 ),
 
 fees_by_window as (
-    select f.user_id, w.window_days, count(*) as fee_count, sum(f.amount) as fee_amount
+    select
+        f.user_id,
+        w.window_days,
+        count(*) as fee_count,
+        cast(sum(cast(f.amount as decimal(18, 2))) as double) as fee_amount
     from fees_charged as f
     inner join windows as w on f.date > cast($as_of as date) - w.window_days
     group by f.user_id, w.window_days

@@ -31,7 +31,7 @@ deposits as (
 ),
 
 paydays as (
-    select user_id, window_days, date, sum(amount) as amount
+    select user_id, window_days, date, sum(cast(amount as decimal(18, 2))) as amount
     from deposits
     group by user_id, window_days, date
 ),
@@ -55,23 +55,32 @@ payday_stats as (
         count(*) as payday_count,
         count(gap_days) as gap_count,
         median(gap_days) as median_gap_days,
-        avg(gap_days) as mean_gap_days,
-        stddev_pop(gap_days) as sd_gap_days,
-        avg(amount) as mean_pay,
-        stddev_pop(amount) as sd_pay,
-        sqrt(power(avg(cos(half_month_phase)), 2) + power(avg(sin(half_month_phase)), 2)) as half_month_concentration
+        -- moments from exact sums (integers, cents), so the result does not depend on summation order
+        sum(gap_days) as gap_sum,
+        sum(gap_days * gap_days) as gap_square_sum,
+        sum(amount) as pay_sum,
+        sum(amount * amount) as pay_square_sum,
+        sqrt(power(avg(cos(half_month_phase)), 2) + power(avg(sin(half_month_phase)), 2))
+            as half_month_concentration
     from payday_sequence
     group by user_id, window_days
 ),
 
 deposit_totals as (
-    select user_id, window_days, count(*) as payroll_count, sum(amount) as payroll_total
+    select
+        user_id,
+        window_days,
+        count(*) as payroll_count,
+        cast(sum(cast(amount as decimal(18, 2))) as double) as payroll_total
     from deposits
     group by user_id, window_days
 ),
 
 checking_balances as (
-    select user_id, sum(coalesce(balance_current, 0.0)) as checking_balance
+    select
+        user_id,
+        cast(sum(cast(coalesce(balance_current, 0.0) as decimal(18, 2))) as double)
+            as checking_balance
     from personal_accounts
     where type = 'depository'
       and not list_contains($savings_subtypes, coalesce(subtype, ''))
@@ -93,8 +102,20 @@ final as (
             when p.median_gap_days between $monthly_min and $monthly_max then 'monthly'
             else 'irregular'
         end as pay_frequency,
-        case when p.gap_count >= 2 and p.mean_gap_days > 0 then p.sd_gap_days / p.mean_gap_days end as pay_gap_cv,
-        case when p.payday_count >= 2 and p.mean_pay > 0 then p.sd_pay / p.mean_pay end as income_cv,
+        -- coefficient of variation = population standard deviation / mean
+        --                          = sqrt(n * sum(x^2) - sum(x)^2) / sum(x)
+        case
+            when p.gap_count >= 2 and p.gap_sum > 0
+                then sqrt(greatest(
+                    cast(p.gap_count * p.gap_square_sum - p.gap_sum * p.gap_sum as double), 0.0))
+                    / cast(p.gap_sum as double)
+        end as pay_gap_cv,
+        case
+            when p.payday_count >= 2 and p.pay_sum > 0
+                then sqrt(greatest(
+                    cast(p.payday_count * p.pay_square_sum - p.pay_sum * p.pay_sum as double), 0.0))
+                    / cast(p.pay_sum as double)
+        end as income_cv,
         coalesce(d.payroll_total, 0.0) * 30.0 / w.lookback_days as avg_monthly_income,
         coalesce(c.checking_balance, 0.0) as checking_balance
     from scope as s

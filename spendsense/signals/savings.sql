@@ -40,13 +40,16 @@ savings_accounts as (
 ),
 
 savings_balances as (
-    select user_id, count(*) as savings_accounts, sum(coalesce(balance_current, 0.0)) as savings_balance
+    select
+        user_id,
+        count(*) as savings_accounts,
+        cast(sum(cast(coalesce(balance_current, 0.0) as decimal(18, 2))) as double) as savings_balance
     from savings_accounts
     group by user_id
 ),
 
 savings_flows as (
-    select sa.user_id, w.window_days, -sum(t.amount) as net_inflow
+    select sa.user_id, w.window_days, -cast(sum(cast(t.amount as decimal(18, 2))) as double) as net_inflow
     from posted_transactions as t
     inner join savings_accounts as sa on sa.account_id = t.account_id
     inner join windows as w on t.date > cast($as_of as date) - w.window_days

@@ -50,7 +50,11 @@ fees as (
 ),
 
 subscriptions as (
-    select user_id, window_days, count(*) as recurring_merchant_count, sum(amount_in_window) as recurring_spend
+    select
+        user_id,
+        window_days,
+        count(*) as recurring_merchant_count,
+        cast(sum(cast(amount_in_window as decimal(18, 2))) as double) as recurring_spend
     from recurring_streams
     where is_subscription
     group by user_id, window_days
@@ -66,10 +70,10 @@ cards as (
         count(*) filter (where flag_50) as cards_util_ge_50,
         count(*) filter (where flag_80) as cards_util_ge_80,
         max(case when minimum_payment_only then 1 else 0 end) as minimum_payment_only,
-        sum(interest_charges) as interest_charges,
+        cast(sum(cast(interest_charges as decimal(18, 2))) as double) as interest_charges,
         max(case when is_overdue then 1 else 0 end) as is_overdue,
-        sum(coalesce(balance, 0.0)) as total_card_balance,
-        sum(coalesce(credit_limit, 0.0)) as total_credit_limit
+        cast(sum(cast(coalesce(balance, 0.0) as decimal(18, 2))) as double) as total_card_balance,
+        cast(sum(cast(coalesce(credit_limit, 0.0) as decimal(18, 2))) as double) as total_credit_limit
     from credit_cards
     group by user_id, window_days
 ),

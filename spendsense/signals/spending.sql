@@ -44,7 +44,7 @@ spending_outflows as (
 ),
 
 spending_by_window as (
-    select o.user_id, w.window_days, sum(o.amount) as spending_total
+    select o.user_id, w.window_days, cast(sum(cast(o.amount as decimal(18, 2))) as double) as spending_total
     from spending_outflows as o
     inner join windows as w on o.date > cast($as_of as date) - w.window_days
     group by o.user_id, w.window_days

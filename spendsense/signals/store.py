@@ -4,23 +4,36 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from spendsense.signals.catalog import TABLE_COLUMNS, Columns
-from spendsense.signals.compute import SignalTables
+from spendsense.signals.compute import ARROW_TYPES, SignalTables
+
+
+def arrow_table(frame: pd.DataFrame, columns: Columns, what: str) -> pa.Table:
+    """A frame as an Arrow table with its declared column types (a clear error names the bad column)."""
+    names = [c for c, _ in columns]
+    if sorted(frame.columns) != sorted(names):
+        raise ValueError(f"{what}: columns {list(frame.columns)} do not match the declared columns {names}")
+    table = pa.Table.from_pandas(frame[names], preserve_index=False)
+    arrays = []
+    for (name, dtype), array in zip(columns, table.columns):
+        try:
+            arrays.append(array.cast(ARROW_TYPES[dtype]))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise ValueError(f"{what}.{name}: cannot store {array.type} values as {dtype}: {exc}") from None
+    return pa.Table.from_arrays(arrays, names=names)
 
 
 def write_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame],
                  columns: dict[str, Columns]) -> None:
     """CREATE OR REPLACE each table from its frame with its declared column types, in one transaction."""
-    for name, frame in frames.items():
-        expected = [c for c, _ in columns[name]]
-        if sorted(frame.columns) != sorted(expected):
-            raise ValueError(f"{name}: columns {list(frame.columns)} do not match the declared columns {expected}")
-    views = {name: f"signal_write_{name}" for name in frames}
+    tables = {name: arrow_table(frame, columns[name], name) for name, frame in frames.items()}
+    views = {name: f"signal_write_{name}" for name in tables}
     con.begin()
     try:
-        for name, frame in frames.items():
-            con.register(views[name], frame)
+        for name, table in tables.items():
+            con.register(views[name], table)
             select = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in columns[name])
             con.execute(f'create or replace table "{name}" as select {select} from {views[name]}')
         con.commit()

@@ -33,7 +33,7 @@ def test_a_run_publishes_every_output_and_points_latest_at_it(first_run, run_env
 
 def test_the_warehouse_holds_every_stage_table(first_run):
     with duckdb.connect(str(first_run / "warehouse.duckdb"), read_only=True) as con:
-        tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
         for t in ("users", "accounts", "transactions", "signals", "signals_wide", "credit_cards",
                   "recurring_streams", "persona_assignments", "recommendations", "decision_traces"):
             assert t in tables, t

@@ -335,11 +335,19 @@ def test_write_signal_tables_round_trip(tables):
     assert len(ids) == 3 and json.dumps(ids)
 
 
-def test_failed_write_leaves_nothing_half_written(tables):
+def test_bad_frame_is_refused_before_anything_is_written(tables):
     con = build_fixture().build()
-    # payroll_deposits is written after signals, signals_wide, ...: its bad date must roll everything back
     broken = type(tables)(**{**tables.frames(), "payroll_deposits": tables.payroll_deposits.assign(
         date="not a date")})
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(ValueError, match=r"payroll_deposits\.date: cannot store .*string values as DATE"):
         write_signal_tables(con, broken)
     assert con.execute("select count(*) from information_schema.tables where table_name = 'signals'").fetchone() == (0,)
+
+
+def test_failed_write_leaves_nothing_half_written(tables):
+    con = build_fixture().build()
+    con.execute("create view skipped_users as select 1 as x")   # the last table cannot be replaced
+    with pytest.raises(duckdb.Error):
+        write_signal_tables(con, tables)
+    assert con.execute("select count(*) from information_schema.tables where table_name = 'signals'").fetchone() == (0,)
+    assert con.execute("select * from skipped_users").fetchall() == [(1,)]
