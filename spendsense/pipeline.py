@@ -120,7 +120,7 @@ def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_o
     from spendsense.recommend.single_user import cached_config
 
     cfg = cached_config()
-    created = created_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    created = created_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     since = pd.Timestamp(created) - pd.Timedelta(days=cfg.scoring.freshness.full_after_days)
     con = ops.connect(Path(opstore))
     try:

@@ -10,6 +10,7 @@ Public API:
 """
 
 from spendsense.recommend.engine import RecommendInputs, RecommendOutputs, recommend
+from spendsense.recommend.single_user import UserRecompute, cached_config, recompute_user
 from spendsense.recommend.store import (
     create_tables,
     current_versions,
@@ -17,7 +18,6 @@ from spendsense.recommend.store import (
     read_inputs,
     write_outputs,
 )
-from spendsense.recommend.single_user import UserRecompute, cached_config, recompute_user
 from spendsense.recommend.tables import TABLE_COLUMNS
 from spendsense.recommend.traces import (
     ReplayResult,
@@ -32,8 +32,25 @@ from spendsense.recommend.traces import (
 )
 
 __all__ = [
-    "RecommendInputs", "RecommendOutputs", "ReplayResult", "TABLE_COLUMNS", "UnknownRecommendation",
-    "UserRecompute", "cached_config", "create_tables", "current_versions", "delivered_recommendations", "explain",
-    "explain_text", "full_trace", "full_traces", "read_inputs", "recommend", "recompute_user", "replay",
-    "replay_sample", "replay_trace", "write_outputs",
+    "TABLE_COLUMNS",
+    "RecommendInputs",
+    "RecommendOutputs",
+    "ReplayResult",
+    "UnknownRecommendation",
+    "UserRecompute",
+    "cached_config",
+    "create_tables",
+    "current_versions",
+    "delivered_recommendations",
+    "explain",
+    "explain_text",
+    "full_trace",
+    "full_traces",
+    "read_inputs",
+    "recommend",
+    "recompute_user",
+    "replay",
+    "replay_sample",
+    "replay_trace",
+    "write_outputs",
 ]

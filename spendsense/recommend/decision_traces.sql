@@ -1,9 +1,13 @@
 -- decision_traces: one self-contained JSON decision trace per recommendation, rendered on read from the typed
--- facts stored in recommendation_traces (one row per recommendation) and decision_contexts (one row per
--- user-window, shared by its recommendations). Stored once, explained on demand: the reasons below are fixed
+-- facts stored in recommendations and recommendation_traces (one row per recommendation) and decision_contexts
+-- (one row per user-window, shared by its recommendations). Stored once, explained on demand: the reasons below are fixed
 -- functions of the stored values, so every reader sees the same text.
 create view if not exists decision_traces as
 with
+
+recs as (
+    select * from recommendations
+),
 
 traces as (
     select * from recommendation_traces
@@ -16,6 +20,16 @@ contexts as (
 joined as (
     select
         t.*,
+        r.kind,
+        r.item_id,
+        r.item_version,
+        r.rank,
+        r.score,
+        r.score_persona,
+        r.score_signal,
+        r.score_priority,
+        r.score_freshness,
+        r.template_id,
         c.as_of,
         c.created_at,
         c.persona_id,
@@ -38,6 +52,7 @@ joined as (
         c.rules,
         c.versions
     from traces as t
+    inner join recs as r on r.recommendation_id = t.recommendation_id
     inner join contexts as c on c.context_id = t.context_id
 ),
 

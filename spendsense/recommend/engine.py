@@ -10,6 +10,7 @@ writing live in store.py and spendsense.pipeline.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from spendsense.recommend.tables import TABLE_COLUMNS
 SQL_DIR = Path(__file__).resolve().parent
 SUBTYPES: tuple[str, ...] = tuple(sorted(ACCOUNT_SUBTYPES))
 NO_CONSENT = "no consent on record"
+SMALL_BATCH = 20_000  # below this many rows, ids are hashed in Python (same digest as DuckDB's sha256)
 NOT_RELEVANT = ("not relevant: not tagged for this user's assigned or matched personas, "
                 "and none of its signal triggers matched")
 OUTPUT_TABLES = ("recommendations", "recommendation_traces", "decision_contexts", "recommendation_shortfalls",
@@ -122,6 +124,7 @@ class RecommendOutputs:
     def decision_traces(self) -> pd.DataFrame:
         """Full decision traces (recommendation_id, run_id, user_id, window_days, trace JSON text)."""
         with duckdb.connect() as con:
+            con.register("recommendations", self._arrow["recommendations"])
             con.register("recommendation_traces", self._arrow["recommendation_traces"])
             con.register("decision_contexts", self._arrow["decision_contexts"])
             sql = read_sql("decision_traces").replace("create view if not exists decision_traces as", "", 1)
@@ -140,8 +143,13 @@ def arrow_table(columns: dict[str, object], name: str) -> pa.Table:
         if isinstance(v, pa.Array | pa.ChunkedArray):
             arrays.append(v.cast(typ))
             continue
-        if v is None or np.isscalar(v) or isinstance(v, pd.Timestamp | dt.datetime):
-            v = [v] * n
+        if v is None:
+            arrays.append(pa.nulls(n, typ))
+            continue
+        if np.isscalar(v) or isinstance(v, pd.Timestamp | dt.datetime):
+            scalar = pa.scalar(v.to_pydatetime() if isinstance(v, pd.Timestamp) else v, typ)
+            arrays.append(pa.repeat(scalar, n))
+            continue
         arrays.append(pa.array(v, typ, from_pandas=True) if not isinstance(v, np.ndarray) or v.dtype == object
                       else pa.array(v, from_pandas=True).cast(typ))
     return pa.Table.from_arrays(arrays, names=[c for c, _ in spec])
@@ -180,6 +188,11 @@ def naive_utc(value) -> pd.Timestamp:
 def consent_by_user(consent: pd.DataFrame) -> pd.DataFrame:
     """Each user's consent status (latest event wins; on a tie anything but 'granted' wins) and when it happened."""
     _require(consent, "consent", ["user_id", "status"])
+    if consent["user_id"].is_unique:  # a snapshot (one latest event per user), as opstore.consent_status gives
+        return pd.DataFrame({"user_id": consent["user_id"].astype(str).to_numpy(dtype=object),
+                             "status": consent["status"].to_numpy(dtype=object),
+                             "occurred_at": pd.to_datetime(consent["occurred_at"]).to_numpy()
+                             if "occurred_at" in consent else pd.NaT})
     c = pd.DataFrame({"user_id": consent["user_id"].astype(str).to_numpy(dtype=object),
                       "status": consent["status"].to_numpy(dtype=object),
                       "occurred_at": pd.to_datetime(consent["occurred_at"]) if "occurred_at" in consent
@@ -205,7 +218,12 @@ def _aligned_personas(keys: pd.DataFrame, personas: pd.DataFrame) -> pd.DataFram
     """persona_assignments rows in the order of keys; a user-window without one is an error."""
     _require(personas, "persona_assignments", KEYS + ["persona_id", "matched_personas"])
     cols = KEYS + ["persona_id", "matched_personas"] + [c for c in ("persona_name", "criteria") if c in personas]
-    out = keys.merge(personas[cols], on=KEYS, how="left", validate="one_to_one")
+    if len(personas) == len(keys) and (personas["user_id"].to_numpy(dtype=object)
+                                       == keys["user_id"].to_numpy(dtype=object)).all() \
+            and (personas["window_days"].to_numpy() == keys["window_days"].to_numpy()).all():
+        out = personas[cols].reset_index(drop=True)  # already in the same order
+    else:
+        out = keys.merge(personas[cols], on=KEYS, how="left", validate="one_to_one")
     if out["persona_id"].isna().any():
         first = out.loc[out["persona_id"].isna().idxmax(), KEYS].tolist()
         raise ValueError(f"persona_assignments: no row for (user_id, window_days) = {tuple(first)}")
@@ -422,7 +440,7 @@ def recommend(inputs: RecommendInputs, catalog: Catalog, scoring: ScoringConfig,
     sw = _sorted_windows(inputs.signals_wide)
     status = consent_by_user(inputs.consent)
     granted = set(status.loc[status["status"] == "granted", "user_id"])
-    sig = sw[sw["user_id"].isin(granted).to_numpy()].reset_index(drop=True)
+    sig = sw[pd.Index(sw["user_id"].to_numpy(dtype=object)).isin(list(granted))].reset_index(drop=True)
     keys = sig[KEYS]
     personas = _aligned_personas(keys, inputs.persona_assignments)
     features, subtype_bits = window_features(sig, inputs.users, inputs.accounts)
@@ -438,10 +456,10 @@ def recommend(inputs: RecommendInputs, catalog: Catalog, scoring: ScoringConfig,
     asm = _Assembly(run_id, created, inputs.as_of, catalog, versions, scoring, guardrails, items, cands, sel,
                     rendered, code, sig, personas, features, subtype_bits, history, status.set_index("user_id"))
     users = inputs.users["user_id"].astype(str) if "user_id" in inputs.users else pd.Series(dtype=object)
-    with duckdb.connect() as con:
+    with _LazyConnection() as con:
         recs, rec_rows = asm.recommendations(con)
         lap("recommendations")
-        traces = asm.trace_rows(con, rec_rows)
+        traces = asm.trace_rows(rec_rows)
         lap("traces")
         contexts = asm.contexts(con, rec_rows)
         lap("contexts")
@@ -455,6 +473,25 @@ def recommend(inputs: RecommendInputs, catalog: Catalog, scoring: ScoringConfig,
     }
     lap("records")
     return RecommendOutputs(arrow, timings)
+
+
+class _LazyConnection:
+    """An in-memory DuckDB connection opened on first use (opening one costs more than a small batch's work)."""
+
+    def __init__(self) -> None:
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._con is not None:
+            self._con.close()
+
+    def __getattr__(self, name: str):
+        if self._con is None:
+            self._con = duckdb.connect()
+        return getattr(self._con, name)
 
 
 def scoring_rules(scoring: ScoringConfig) -> dict:
@@ -501,11 +538,19 @@ class _Assembly:
             self.context_ids = self._ids(con, self.uid, self.win, np.full(len(self.uid), None, dtype=object))
         return self.context_ids
 
-    def _ids(self, con: duckdb.DuckDBPyConnection, user: np.ndarray, window: np.ndarray, item) -> pa.Array:
-        as_str = lambda v: v if isinstance(v, pa.Array) else pa.array(v, STRING)  # noqa: E731
-        rows = pa.table({"user_id": as_str(user), "window_days": pa.array(np.asarray(window, dtype=np.int64)),
-                         "item_id": as_str(item)})
-        con.register("id_rows", rows)
+    def _ids(self, con: duckdb.DuckDBPyConnection, user, window: np.ndarray, item) -> pa.Array:
+        """First 16 hex digits of sha256('run_id|user_id|window_days|item_id') (without '|item_id' when item is
+        None: the user-window's context id); hashlib for a few rows, DuckDB's sha256 for many."""
+        as_str = lambda v: v if isinstance(v, pa.Array) else pa.array(v, STRING)
+        user, item = as_str(user), as_str(item)
+        window = np.asarray(window, dtype=np.int64)
+        if len(window) <= SMALL_BATCH:
+            out = []
+            for u, w, i in zip(user.to_pylist(), window.tolist(), item.to_pylist(), strict=True):
+                key = f"{self.run_id}|{u}|{w}" + (f"|{i}" if i is not None else "")
+                out.append(hashlib.sha256(key.encode()).hexdigest()[:16])
+            return pa.array(out, STRING)
+        con.register("id_rows", pa.table({"user_id": user, "window_days": pa.array(window), "item_id": item}))
         try:
             return con.sql(read_sql("ids"), params={"run_id": self.run_id}).to_arrow_table().column("id") \
                 .combine_chunks()
@@ -517,7 +562,7 @@ class _Assembly:
     def recommendations(self, con: duckdb.DuckDBPyConnection) -> tuple[pa.Table, pa.Table]:
         """The recommendations table, and the per-recommendation rows the trace query reads."""
         items, sel, units = self.items, self.sel, self.rendered.units
-        n, m = self.cands.shape
+        _, m = self.cands.shape
         flat = np.flatnonzero(sel.selected.ravel())
         r, c = np.divmod(flat, m)
         order = np.lexsort((sel.rank[r, c], items.is_offer[c], r))
@@ -563,36 +608,59 @@ class _Assembly:
             "requested_template_id": pa.array(items.template, STRING).take(c_a),
             "template_id": template_id,
             "template_version": pa.array(versions_by_code[tpl_codes[cu]]),
-            "template_values": units.values.take(u), "rendered_text": units.text.take(u),
-            "tone_action": pa.array(units.tone_action[cu], STRING),
-            "tone_rules": units.tone_rules.take(u), "tone_matches": units.tone_matches.take(u),
+            "template_values": units.values.take(u),
+            **self._tone_columns(cu),
         })
         return recs, rec_rows
 
+    def _tone_columns(self, cu: np.ndarray) -> dict[str, pa.Array]:
+        """tone_action, tone_rules, tone_matches and the text before a rewrite, per recommendation (the text only
+        where the tone check rewrote it)."""
+        units = self.rendered.units
+        action = units.tone_action[cu]
+        flagged = np.flatnonzero(action != "pass")
+        n = len(cu)
+        if not flagged.size:
+            return {"tone_action": pa.repeat(pa.scalar("pass", STRING), n),
+                    "tone_rules": pa.repeat(pa.scalar("", STRING), n),
+                    "tone_matches": pa.repeat(pa.scalar("[]", STRING), n),
+                    "text_before_rewrite": pa.nulls(n, STRING)}
+        mask = np.zeros(n, dtype=bool)
+        mask[flagged] = True
+        idx = pa.array(cu[flagged])
+        before = np.where(action[flagged] == "rewrite", np.array(units.text.take(idx).to_pylist(), dtype=object), None)
+        return {"tone_action": pa.array(action, STRING),
+                "tone_rules": pc.replace_with_mask(pa.repeat(pa.scalar("", STRING), n), pa.array(mask),
+                                                   units.tone_rules.take(idx)),
+                "tone_matches": pc.replace_with_mask(pa.repeat(pa.scalar("[]", STRING), n), pa.array(mask),
+                                                     units.tone_matches.take(idx)),
+                "text_before_rewrite": pc.replace_with_mask(pa.nulls(n, STRING), pa.array(mask),
+                                                            pa.array(before, STRING))}
+
     # -- traces and contexts
 
-    def trace_rows(self, con: duckdb.DuckDBPyConnection, rec_rows: pa.Table) -> pa.Table:
-        """recommendation_traces: each recommendation's own decision facts."""
+    def trace_rows(self, rec_rows: pa.Table) -> pa.Table:
+        """recommendation_traces: each recommendation's own decision facts (item tags, matched triggers, recency,
+        template request and version, template values, tone outcome)."""
         items = self.items
-        item_rows = pa.table({
-            "col": pa.array(np.arange(len(items.entries), dtype=np.int64)),
-            "persona_tags": pa.array([list(e.persona_tags) for e in items.entries], pa.list_(pa.string())),
-            "triggers": pa.array([[{"idx": j, "description": t.describe()} for j, t in enumerate(e.triggers)]
-                                  for e in items.entries],
-                                 pa.list_(pa.struct([("idx", pa.int64()), ("description", pa.string())]))),
-        })
-        con.register("rec_items", item_rows)
-        con.register("rec_rows", rec_rows)
-        try:
-            return con.sql(read_sql("trace_rows")).to_arrow_table()
-        finally:
-            con.unregister("rec_items")
-            con.unregister("rec_rows")
+        col = rec_rows.column("col").to_numpy()
+        bits = rec_rows.column("trig_bits").to_numpy()
+        tags = pa.array([list(e.persona_tags) for e in items.entries], pa.list_(pa.string()))
+
+        def described(code: int) -> list[str]:
+            entry = items.entries[code // 256]
+            return [t.describe() for j, t in enumerate(entry.triggers) if (code % 256) >> j & 1]
+
+        columns = {name: rec_rows.column(name) for name, _ in TABLE_COLUMNS["recommendation_traces"]
+                   if name in rec_rows.column_names}
+        columns["persona_tags"] = tags.take(pa.array(col.astype(np.int64)))
+        columns["matched_triggers"] = lists_by_code(col.astype(np.int64) * 256 + bits, described)
+        return pa.table({name: columns[name] for name, _ in TABLE_COLUMNS["recommendation_traces"]})
 
     def contexts(self, con: duckdb.DuckDBPyConnection, rec_rows: pa.Table) -> pa.Table:
         """decision_contexts: one row per consenting user-window, shared by its recommendations (built as Arrow
         columns; list columns from sorted arrays and offsets)."""
-        n, m = self.cands.shape
+        n, _ = self.cands.shape
         status = self.status_of.reindex(self.uid)
         f = self.features
         personas = PERSONA_TAGS
@@ -662,7 +730,12 @@ class _Assembly:
             if dtype == "VARCHAR":
                 arrays.append(pa.array(values.to_numpy(dtype=object), STRING, from_pandas=True))
             else:
-                arrays.append(_floats(values).cast(typ[dtype]))
+                try:
+                    arr = pa.array(values, from_pandas=True)
+                    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+                    arrays.append(arr.cast(typ[dtype]))
+                except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                    arrays.append(_floats(values).cast(typ[dtype]))
             names.append(col)
         if not names:
             return pa.array([{}] * len(self.sig), pa.struct([]))
@@ -705,7 +778,7 @@ class _Assembly:
         """Every filtered-out candidate except 'not relevant': row, stage_order, item_rank (catalog id order),
         item_id and reason (Arrow strings)."""
         items, cands = self.items, self.cands
-        n, m = cands.shape
+        _, m = cands.shape
         id_rank = pd.factorize(items.item_id, sort=True)[0]
         rows, stages, cols, reasons = [], [], [], []
         f = cands.eligibility_failures
@@ -745,19 +818,29 @@ class _Assembly:
                 "reason": pa.concat_arrays([r.cast(STRING) for r in reasons])}
 
     def _cut_reasons(self, r: np.ndarray, c: np.ndarray) -> pa.Array:
-        """Why the business rules left a candidate out."""
+        """Why the business rules left a candidate out (each distinct reason written once, then taken)."""
         items, sel, s = self.items, self.sel, self.scoring
-        cut = sel.cut[r, c]
-        kind = items.kind[c]
-        limit = np.where(kind == "education", s.education.max, s.offers.max).astype(np.int64)
-        ranked = join("ranked ", pc.cast(pa.array(sel.position[r, c].astype(np.int64)), STRING),
-                      " by score; only the top ", pc.cast(pa.array(limit), STRING), " ", pa.array(kind, STRING),
-                      " items are shown")
-        partner = join(f"per-partner cap: {s.per_partner_cap} higher-ranked offer(s) from ",
-                       pa.array(items.partner[c].astype(str).astype(object), STRING), " already shown")
-        no_edu = "offers are shown only alongside education, and no education item survived"
-        return where(cut == CUT_PARTNER, partner,
-                     where(cut == CUT_NO_EDUCATION, no_edu, where(cut == CUT_MAX, ranked, "not selected")))
+        cut = sel.cut[r, c].astype(np.int64)
+        pos = sel.position[r, c].astype(np.int64)
+        key = (cut * (len(items.entries) + 1) + c) * 10000 + np.where(cut == CUT_MAX, np.minimum(pos, 9999), 0)
+        uniq, inverse = np.unique(key, return_inverse=True)
+        texts = []
+        for k in uniq.tolist():
+            p = k % 10000
+            col = (k // 10000) % (len(items.entries) + 1)
+            kind_cut = (k // 10000) // (len(items.entries) + 1)
+            kind = items.kind[col]
+            if kind_cut == CUT_PARTNER:
+                texts.append(f"per-partner cap: {s.per_partner_cap} higher-ranked offer(s) from {items.partner[col]} "
+                             "already shown")
+            elif kind_cut == CUT_NO_EDUCATION:
+                texts.append("offers are shown only alongside education, and no education item survived")
+            elif kind_cut == CUT_MAX:
+                limit = s.education.max if kind == "education" else s.offers.max
+                texts.append(f"ranked {p} by score; only the top {limit} {kind} items are shown")
+            else:
+                texts.append("not selected")
+        return pa.array(texts, STRING).take(pa.array(inverse.ravel()))
 
     # -- records
 
@@ -829,7 +912,7 @@ class _Assembly:
     def guardrail_events(self, sw: pd.DataFrame, users: pd.Series, status: pd.DataFrame) -> pa.Table:
         """Consent skips, eligibility blocks, recency blocks, rationale drops and tone rewrites/rejections."""
         items, cands = self.items, self.cands
-        n, m = cands.shape
+        _, m = cands.shape
         uid, win = self.uid, self.win
         parts: list[pa.Table] = []
 

@@ -31,7 +31,6 @@ from spendsense.guardrails.tone import APOSTROPHES, _compile, _rule_key
 
 LIST_FORMAT = "list"
 NUMERIC_FORMATS = ("usd", "pct", "rate", "months", "days", "count")
-_TIE_TOLERANCE = 1e-6  # a scaled value this close to .5 is rounded by format_value itself (exact decimal rule)
 _BIG = 1e13  # beyond this the float fast path is not trusted
 STRING = pa.string()
 
@@ -81,16 +80,23 @@ def grouped(n: np.ndarray) -> pa.Array:
 
 
 def _half_up(x: np.ndarray, places: int) -> tuple[np.ndarray, np.ndarray]:
-    """x rounded half away from zero at `places` decimals, as integers of 10**-places; plus an 'unsure' mask
-    (near-ties, huge or non-finite values) where the caller must use the exact decimal rule instead."""
-    scaled = x * (10.0 ** places)
-    mag = np.abs(scaled)
-    finite = np.isfinite(mag)
-    safe = np.where(finite & (mag < _BIG), mag, 0.0)
-    frac = safe - np.floor(safe)
-    unsure = ~finite | (mag >= _BIG) | (np.abs(frac - 0.5) < _TIE_TOLERANCE)
-    rounded = np.floor(safe + 0.5).astype(np.int64)
-    return np.where(scaled < 0, -rounded, rounded), unsure
+    """x rounded half away from zero at `places` decimals exactly as format_value rounds (half up on the
+    shortest decimal spelling of x), as integers of 10**-places; plus an 'unsure' mask (non-finite or huge values)
+    where the caller must use format_value itself.
+
+    With n = floor(|x| * 10**places) (a float estimate, off by at most one next to an integer), the decimal
+    halfway point t = (2n + 1) / (2 * 10**places) is compared with |x| as doubles: the shortest spelling of x
+    lies on the same side of t as x does unless x is the double nearest to t, and then it is t itself, a tie
+    that rounds up. So |x| >= double(t) decides exactly, with no per-value Python.
+    """
+    a = np.abs(x)
+    scale = 10.0 ** places
+    finite = np.isfinite(a) & (a * scale < _BIG)
+    a = np.where(finite, a, 0.0)
+    n = np.floor(a * scale)
+    halfway = (2.0 * n + 1.0) / (2.0 * scale)
+    rounded = (n + (a >= halfway)).astype(np.int64)
+    return np.where(x < 0, -rounded, rounded), ~finite
 
 
 def _plural_forms(unit: str) -> tuple[str, str]:
@@ -112,9 +118,11 @@ def format_values(values, fmt: str) -> pa.Array:
     """Vectorized `spendsense.content.format_value` over non-missing values: the same strings, as Arrow strings."""
     base, _, unit = fmt.partition(":")
     if base in (LIST_FORMAT, "text"):
+        if base == "text" and _all_strings(values):
+            return _string_array(values)
+        if base == LIST_FORMAT and isinstance(values, pd.Series):
+            return format_lists(values)
         raw = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
-        if base == "text" and all(isinstance(v, str) for v in raw):
-            return pa.array(raw, STRING)
         memo: dict = {}
         return pa.array([_memo_format(v, fmt, memo) for v in raw], STRING)
     if base not in NUMERIC_FORMATS:
@@ -122,9 +130,9 @@ def format_values(values, fmt: str) -> pa.Array:
     x = _numeric(values)
     if base == "usd":
         cents, unsure = _half_up(x, 2)
+        ac = np.abs(cents)
         dollars, unsure_d = _half_up(x, 0)
         unsure |= unsure_d
-        ac = np.abs(cents)
         whole = _digits(ac // 100)
         small = where(ac % 100 == 0, whole, join(whole, ".", pc.utf8_lpad(_digits(ac % 100), 2, "0")))
         body = where(ac >= 10000, grouped(np.abs(dollars)), small)
@@ -163,6 +171,52 @@ def format_values(values, fmt: str) -> pa.Array:
     return out
 
 
+def _all_strings(values) -> bool:
+    """Whether every value is a string (no nulls), checked without a Python loop."""
+    if isinstance(values, pd.Series):
+        if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+            return not values.isna().any()
+        values = values.to_numpy(dtype=object)
+    return pd.api.types.infer_dtype(np.asarray(values, dtype=object), skipna=False) == "string"
+
+
+def _string_array(values) -> pa.Array:
+    arr = pa.array(values, STRING) if not isinstance(values, pd.Series) else pa.array(values, STRING, from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def format_lists(values: pd.Series) -> pa.Array:
+    """format_value(..., 'list') over a column of lists of texts: 'A', 'A and B', 'A, B, and C'."""
+    lists = pa.array([list(v) if isinstance(v, list | tuple | np.ndarray) else None for v in values],
+                     pa.list_(pa.string()))
+    if lists.null_count:  # callers only format renderable rows; keep the exact rule for anything odd
+        return pa.array([format_value(v, "list") for v in values], STRING)
+    length = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
+    if (length == 0).any():
+        return pa.array([format_value(v, "list") for v in values], STRING)
+    offsets = lists.offsets.to_numpy()
+    flat = lists.values
+    first = flat.take(pa.array(offsets[:-1].astype(np.int64)))
+    last = flat.take(pa.array((offsets[1:] - 1).astype(np.int64)))
+    heads = pc.binary_join(_list_head(lists, length), ", ")
+    two = join(first, " and ", last)
+    many = join(heads, ", and ", last)
+    return where(length == 1, first, where(length == 2, two, many))
+
+
+def _list_head(lists: pa.Array, length: np.ndarray) -> pa.Array:
+    """Each list without its last element."""
+    offsets = lists.offsets.to_numpy()
+    starts, ends = offsets[:-1], offsets[:-1] + np.maximum(length - 1, 0)
+    keep = np.zeros(len(lists.values), dtype=bool)
+    idx = np.repeat(np.arange(len(length)), np.maximum(length - 1, 0))
+    pos = starts[idx] + (np.arange(len(idx)) - np.repeat(np.cumsum(np.maximum(length - 1, 0)) -
+                                                         np.maximum(length - 1, 0), np.maximum(length - 1, 0)))
+    keep[pos] = True
+    new_offsets = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(new_offsets), lists.values.filter(pa.array(keep)))
+
+
 def _memo_format(value: object, fmt: str, memo: dict) -> str:
     if isinstance(value, np.ndarray):
         value = value.tolist()
@@ -193,10 +247,8 @@ def json_values(values) -> pa.Array:
 def json_strings(values) -> pa.Array:
     """JSON literals of strings (escaped once per distinct value) or, for other values, json.dumps per value."""
     arr = values if isinstance(values, pa.Array) else None
-    if arr is None:
-        raw = np.asarray(values, dtype=object)
-        if all(isinstance(v, str) for v in raw):
-            arr = pa.array(raw, STRING)
+    if arr is None and _all_strings(values):
+        arr = _string_array(values)
     if arr is not None and pa.types.is_string(arr.type):
         enc = arr.dictionary_encode()
         dumped = pa.array([json.dumps(v) for v in enc.dictionary.to_pylist()], STRING)
@@ -314,12 +366,21 @@ def template_values_frame(plan: TemplatePlan, inputs: pd.DataFrame) -> pd.DataFr
     return pd.DataFrame(out)
 
 
+def needed_columns(plan: TemplatePlan, inputs: pd.DataFrame) -> list[str]:
+    """The columns of rationale_inputs a template reads (requirements and placeholders)."""
+    cols = [r.signal for r in plan.template.requires] + [h.key for h in plan.placeholders]
+    return [c for c in dict.fromkeys(cols) if c in inputs.columns]
+
+
 def renderable(plan: TemplatePlan, inputs: pd.DataFrame) -> np.ndarray:
     """Rows of rationale_inputs on which the template's requirements hold and every value it quotes exists."""
+    from spendsense.recommend.select import ConditionMasks
+
     frame = inputs.reset_index(drop=True)
     ok = np.ones(len(frame), dtype=bool)
+    masks = ConditionMasks(frame)
     for req in plan.template.requires:
-        ok &= req.mask(frame).to_numpy(dtype=bool) if req.signal in frame.columns else False
+        ok &= masks(req)
     values = template_values_frame(plan, frame)
     for h in plan.placeholders:
         ok &= ~_missing(values[h.name], h.fmt)
@@ -335,15 +396,17 @@ def choose_templates(templates: Mapping[str, RationaleTemplate], requested: np.n
     rows = np.asarray(rows, dtype=np.int64)
     chosen = np.full(len(rows), None, dtype=object)
     known: dict[str, np.ndarray] = {}  # template -> per input row: -1 unknown, 0 no, 1 yes
-    for req in pd.unique(requested):
-        sel = np.flatnonzero(requested == req)
+    codes, vocab = pd.factorize(requested)
+    for k, req in enumerate(vocab):
+        sel = np.flatnonzero(codes == k)
         todo = np.ones(len(sel), dtype=bool)
         for tid in fallback_chain(templates, req):
             state = known.setdefault(tid, np.full(len(inputs), -1, dtype=np.int8))
             want = rows[sel[todo]]
             unknown = np.unique(want[state[want] < 0])
             if unknown.size:
-                state[unknown] = renderable(template_plan(templates[tid]), inputs.iloc[unknown])
+                plan = template_plan(templates[tid])
+                state[unknown] = renderable(plan, inputs[needed_columns(plan, inputs)].iloc[unknown])
             hit = todo & (state[rows[sel]] == 1)
             chosen[sel[hit]] = tid
             todo &= ~hit
@@ -361,7 +424,7 @@ def render_template_rows(plan: TemplatePlan, inputs: pd.DataFrame, rows: np.ndar
     Returns Arrow strings: text, facts (JSON list of {signal, value, text}) and values (JSON object placeholder
     -> raw value: what `render_rationale` needs to reproduce the text), one per entry of `rows`.
     """
-    sub = inputs.iloc[np.asarray(rows, dtype=np.int64)]
+    sub = inputs[needed_columns(plan, inputs)].iloc[np.asarray(rows, dtype=np.int64)]
     values = template_values_frame(plan, sub)
     texts = {h.name: format_values(values[h.name], h.fmt) for h in plan.placeholders}
     literals = {h.name: json_values(values[h.name]) for h in plan.placeholders}
@@ -486,14 +549,16 @@ def render_units(templates: Mapping[str, RationaleTemplate], rows: np.ndarray, t
     """Render (row, template) units grouped by template, then tone-check every text at once."""
     rows = np.asarray(rows, dtype=np.int64)
     template_ids = np.asarray(template_ids, dtype=object)
-    order = np.argsort(pd.factorize(template_ids, sort=True)[0], kind="stable")
-    rows, template_ids = rows[order], template_ids[order]
+    codes, vocab = pd.factorize(template_ids, sort=True)
+    order = np.argsort(codes, kind="stable")
+    rows, template_ids, codes = rows[order], template_ids[order], codes[order]
+    bounds = np.searchsorted(codes, np.arange(len(vocab) + 1))
     chunks = {"text": [], "facts": [], "values": []}
-    for tid in pd.unique(template_ids):
-        sel = np.flatnonzero(template_ids == tid)
+    for k, tid in enumerate(vocab):
+        sel = np.arange(bounds[k], bounds[k + 1])
         out = render_template_rows(template_plan(templates[tid]), inputs, rows[sel])
-        for k in chunks:
-            chunks[k].append(out[k])
+        for key, value in out.items():
+            chunks[key].append(value)
     if not len(rows):
         return RenderedUnits.concat([])
     text, facts, values = (pa.concat_arrays(chunks[k]) for k in ("text", "facts", "values"))

@@ -76,7 +76,7 @@ def catalog_items(catalog: Catalog) -> Items:
     tags = np.zeros((len(entries), len(PERSONA_TAGS)), dtype=bool)
     for i, e in enumerate(entries):
         tags[i, [tag_pos[t] for t in e.persona_tags]] = True
-    obj = lambda values: np.array(list(values), dtype=object)  # noqa: E731
+    obj = lambda values: np.array(list(values), dtype=object)
     return Items(
         entries=entries,
         item_id=obj(e.id for e in entries),
@@ -151,19 +151,51 @@ def _persona_components(items: Items, persona_id: np.ndarray, matched: pd.Series
     return np.where(own_hit, 1.0, np.where(other_hit, 0.5, 0.0))
 
 
+_COMPARE = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal, "==": np.equal,
+            "!=": np.not_equal}
+
+
+class ConditionMasks:
+    """Truth of trigger conditions on every row of a frame, as Trigger.mask defines it (null values are False),
+    with each column converted once and each distinct condition evaluated once."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self.columns: dict[str, np.ndarray] = {}
+        self.masks: dict[tuple, np.ndarray] = {}
+
+    def __call__(self, trig) -> np.ndarray:
+        key = (trig.signal, trig.op, trig.value)
+        if key in self.masks:
+            return self.masks[key]
+        if trig.signal not in self.frame.columns:
+            out = np.zeros(len(self.frame), dtype=bool)
+        elif isinstance(trig.value, str):
+            col = self.frame[trig.signal]
+            values = col.to_numpy(dtype=object)
+            present = col.notna().to_numpy()
+            out = present & _COMPARE[trig.op](values, trig.value).astype(bool)
+        else:
+            if trig.signal not in self.columns:
+                self.columns[trig.signal] = pd.to_numeric(self.frame[trig.signal], errors="coerce") \
+                    .to_numpy(dtype=float, na_value=np.nan)
+            x = self.columns[trig.signal]
+            with np.errstate(invalid="ignore"):
+                out = ~np.isnan(x) & _COMPARE[trig.op](x, float(trig.value))
+        self.masks[key] = out
+        return out
+
+
 def _triggers(items: Items, signals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Matched-trigger counts and bit sets (bit j = the entry's j-th trigger holds), rows x entries."""
     frame = signals.reset_index(drop=True)
     n, m = len(frame), len(items.entries)
     matched = np.zeros((n, m), dtype=np.int16)
     bits = np.zeros((n, m), dtype=np.uint8)
-    masks: dict[tuple, np.ndarray] = {}
+    masks = ConditionMasks(frame)
     for e_idx, entry in enumerate(items.entries):
         for j, trig in enumerate(entry.triggers):
-            key = (trig.signal, trig.op, trig.value)
-            if key not in masks:
-                masks[key] = trig.mask(frame).to_numpy(dtype=bool)
-            hit = masks[key]
+            hit = masks(trig)
             matched[:, e_idx] += hit
             bits[:, e_idx] |= (hit.astype(np.uint8) << j)
     return matched, bits
@@ -228,10 +260,13 @@ def score_candidates(signals: pd.DataFrame, personas: pd.DataFrame, features: pd
         eligible[:, offer_cols] = ok
         bad = np.flatnonzero(~ok.ravel())
         rule_cols = [c for c in elig.columns if c.startswith("pass_")]
-        rules = np.full(len(bad), "", dtype=object)
-        for rc in rule_cols:
-            failed = ~elig[rc].to_numpy(dtype=bool)[bad]
-            rules = np.where(failed, np.where(rules == "", rc[5:], rules + "," + rc[5:]), rules)
+        code = np.zeros(len(bad), dtype=np.int64)
+        for k, rc in enumerate(rule_cols):
+            code |= (~elig[rc].to_numpy(dtype=bool)[bad]).astype(np.int64) << k
+        uniq, inverse = np.unique(code, return_inverse=True)
+        names = np.array([",".join(rc[5:] for k, rc in enumerate(rule_cols) if u >> k & 1) for u in uniq],
+                         dtype=object)
+        rules = names[inverse.ravel()] if len(bad) else np.zeros(0, dtype=object)
         r, j = np.divmod(bad, len(offer_cols))
         failures = pd.DataFrame({"row": r, "col": offer_cols[j], "reason": elig["reason"].to_numpy(dtype=object)[bad],
                                  "rules": rules})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,14 @@ import duckdb
 import pandas as pd
 
 from spendsense import paths
-from spendsense.recommend.engine import RecommendInputs, RecommendOutputs, empty_outputs, naive_utc, read_sql, recommend
+from spendsense.recommend.engine import (
+    RecommendInputs,
+    RecommendOutputs,
+    empty_outputs,
+    naive_utc,
+    read_sql,
+    recommend,
+)
 
 _SECTION = re.compile(r"^-- (?:table|query): (\w+)\s*$", re.MULTILINE)
 
@@ -117,15 +125,27 @@ def _opstore_reads(opstore_path: Path, user_id: str, since: pd.Timestamp) -> tup
     return consent, history
 
 
-def _user_database(con: duckdb.DuckDBPyConnection, user_id: str) -> duckdb.DuckDBPyConnection:
-    """An in-memory database holding the user's raw rows under the warehouse's table names."""
-    mem = duckdb.connect()
+_MEM: duckdb.DuckDBPyConnection | None = None
+_MEM_LOCK = threading.Lock()
+
+
+def _scratch() -> duckdb.DuckDBPyConnection:
+    """A process-wide in-memory DuckDB for one user's rows (single-threaded: the queries are tiny, and opening
+    a database costs more than running them)."""
+    global _MEM
+    if _MEM is None:
+        _MEM = duckdb.connect()
+        _MEM.execute("set threads = 1")
+    return _MEM
+
+
+def _load_user_rows(mem: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, user_id: str) -> list[str]:
+    """Register the user's raw rows in `mem` as views named like the warehouse tables; returns the view names."""
+    names = []
     for table, sql in sql_sections("user_rows").items():
-        arrow = con.execute(sql, {"user_id": user_id}).to_arrow_table()
-        mem.register(f"user_rows_{table}", arrow)
-        mem.execute(f'create table "{table}" as select * from user_rows_{table}')
-        mem.unregister(f"user_rows_{table}")
-    return mem
+        mem.register(table, con.sql(sql, params={"user_id": user_id}).to_arrow_table())
+        names.append(table)
+    return names
 
 
 def recompute_user(warehouse_path: str | Path, user_id: str, as_of: dt.date | str | None = None,
@@ -146,7 +166,7 @@ def recompute_user(warehouse_path: str | Path, user_id: str, as_of: dt.date | st
 
         as_of = default_run_params().as_of
     as_of = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of)[:10])
-    created = naive_utc(created_at if created_at is not None else dt.datetime.now(dt.timezone.utc))
+    created = naive_utc(created_at if created_at is not None else dt.datetime.now(dt.UTC))
     since = created - pd.Timedelta(days=cfg.scoring.freshness.full_after_days)
     opstore_path = Path(opstore_path) if opstore_path is not None else paths.opstore_path()
     consent, history = _opstore_reads(opstore_path, str(user_id), since)
@@ -156,20 +176,23 @@ def recompute_user(warehouse_path: str | Path, user_id: str, as_of: dt.date | st
         return UserRecompute(empty_outputs(), reason=f"refused: {why}; nothing is computed for user {user_id}")
 
     own = con is None
-    wcon = duckdb.connect(str(warehouse_path), read_only=True) if own else con
-    try:
-        mem = _user_database(wcon, str(user_id))
-    finally:
-        if own:
+    # a caller's connection is used through its own cursor, so an open result of the caller is never disturbed
+    wcon = duckdb.connect(str(warehouse_path), read_only=True) if own else con.cursor()
+    with _MEM_LOCK:
+        mem = _scratch()
+        try:
+            views = _load_user_rows(mem, wcon, str(user_id))
+        finally:
             wcon.close()
-    try:
-        users = mem.execute("select user_id, credit_score from users").df()
-        if not len(users):
-            return UserRecompute(empty_outputs(), reason=f"refused: unknown user {user_id!r} in {warehouse_path}")
-        signals = compute_signals(mem, as_of, consent, cfg.signal_config, user_ids=[str(user_id)])
-        accounts = mem.execute("select user_id, subtype from accounts").df()
-    finally:
-        mem.close()
+        try:
+            users = mem.sql("select user_id, credit_score from users").to_arrow_table().to_pandas()
+            if not len(users):
+                return UserRecompute(empty_outputs(), reason=f"refused: unknown user {user_id!r} in {warehouse_path}")
+            signals = compute_signals(mem, as_of, consent, cfg.signal_config, user_ids=[str(user_id)])
+            accounts = mem.sql("select user_id, subtype from accounts").to_arrow_table().to_pandas()
+        finally:
+            for view in views:
+                mem.unregister(view)
     personas = assign_personas(signals.signals_wide, cfg.persona_config)
     inputs = RecommendInputs(signals.signals_wide, signals.credit_cards, signals.recurring_streams, personas,
                              users, accounts, consent, history, as_of)

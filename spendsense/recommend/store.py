@@ -11,11 +11,13 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from spendsense import paths
 from spendsense.recommend.engine import OUTPUT_TABLES, RecommendInputs, RecommendOutputs, naive_utc, read_sql
 from spendsense.recommend.tables import TABLE_COLUMNS
 
+WRITE_BATCH = 122_880  # one DuckDB row group
 INPUT_TABLES = ("signals_wide", "credit_cards", "recurring_streams", "persona_assignments", "users", "accounts")
 
 
@@ -73,6 +75,8 @@ def write_outputs(con: duckdb.DuckDBPyConnection, outputs: RecommendOutputs) -> 
             expected = [c for c, _ in columns]
             if table.column_names != expected:
                 raise ValueError(f"{name}: columns {table.column_names} do not match {expected}")
+            if table.num_rows > WRITE_BATCH:  # several batches let DuckDB scan and compress in parallel
+                table = pa.Table.from_batches(table.to_batches(max_chunksize=WRITE_BATCH), schema=table.schema)
             view = f"recommend_write_{name}"
             con.register(view, table)
             select = ", ".join(f'cast("{c}" as {t})' for c, t in columns)
@@ -102,7 +106,7 @@ def delivered_recommendations(warehouse_path: str | Path, opstore_path: str | Pa
         except duckdb.CatalogException:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     recs = recs[recs["user_id"].isin(granted)].reset_index(drop=True)
-    when = naive_utc(delivered_at if delivered_at is not None else dt.datetime.now(dt.timezone.utc))
+    when = naive_utc(delivered_at if delivered_at is not None else dt.datetime.now(dt.UTC))
     recs["delivered_at"] = when
     return recs[cols]
 

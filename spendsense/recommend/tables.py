@@ -26,12 +26,9 @@ TABLE_COLUMNS: dict[str, Columns] = {
     ),
     "recommendation_traces": (
         ("recommendation_id", "VARCHAR"), ("run_id", "VARCHAR"), ("user_id", "VARCHAR"), ("window_days", "INTEGER"),
-        ("context_id", "VARCHAR"), ("kind", "VARCHAR"), ("item_id", "VARCHAR"), ("item_version", "INTEGER"),
-        ("rank", "INTEGER"), ("kind_count", "INTEGER"), ("score", "DOUBLE"), ("score_persona", "DOUBLE"),
-        ("score_signal", "DOUBLE"), ("score_priority", "DOUBLE"), ("score_freshness", "DOUBLE"),
-        ("persona_tags", "VARCHAR[]"), ("triggers_total", "INTEGER"), ("matched_triggers", "VARCHAR[]"),
-        ("days_since_shown", "DOUBLE"), ("requested_template_id", "VARCHAR"), ("template_id", "VARCHAR"),
-        ("template_version", "INTEGER"), ("template_values", "VARCHAR"), ("tone_action", "VARCHAR"),
+        ("context_id", "VARCHAR"), ("kind_count", "INTEGER"), ("persona_tags", "VARCHAR[]"),
+        ("triggers_total", "INTEGER"), ("matched_triggers", "VARCHAR[]"), ("days_since_shown", "DOUBLE"),
+        ("requested_template_id", "VARCHAR"), ("template_version", "INTEGER"), ("template_values", "VARCHAR"), ("tone_action", "VARCHAR"),
         ("tone_rules", "VARCHAR"), ("tone_matches", "VARCHAR"), ("text_before_rewrite", "VARCHAR"),
     ),
     "decision_contexts": (

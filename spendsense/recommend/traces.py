@@ -102,10 +102,11 @@ def explain_text(rec: dict, trace: dict) -> str:
     stages = trace.get("stages", {})
     lines = [
         f"Recommendation {rec['recommendation_id']}  (run {rec['run_id']}, created {rec['created_at']})",
-        f"User {rec['user_id']}, {rec['window_days']}-day window; persona {persona.get('persona_name')} "
-        f"({persona.get('persona_id')}); matched personas: {', '.join(persona.get('matched_personas') or []) or 'none'}",
-        f"Item: {rec['kind']} {rec['item_id']} v{rec['item_version']} \"{rec['title']}\""
-        + (f" from {item['partner']}" if item.get("partner") else ""),
+        (f"User {rec['user_id']}, {rec['window_days']}-day window; persona {persona.get('persona_name')} "
+         f"({persona.get('persona_id')}); matched personas: "
+         f"{', '.join(persona.get('matched_personas') or []) or 'none'}"),
+        (f"Item: {rec['kind']} {rec['item_id']} v{rec['item_version']} \"{rec['title']}\"; tagged for "
+         f"{', '.join(item.get('persona_tags') or [])}"),
         f"Rank {rec['rank']} of the {rec['kind']} items, score {rec['score']:.4f}",
         "",
         "Rationale:",
@@ -161,9 +162,9 @@ def explain_text(rec: dict, trace: dict) -> str:
         lines.append("  nothing")
     versions = trace.get("versions") or {}
     code = versions.get("code") or {}
-    lines += ["", f"Versions: config {versions.get('config')}, content {versions.get('content')}, code "
-                  f"{code.get('spendsense')} (git {code.get('git_commit') or 'unknown'}"
-                  f"{', with local changes' if code.get('git_dirty') else ''})"]
+    lines += ["", (f"Versions: config {versions.get('config')}, content {versions.get('content')}, code "
+                   f"{code.get('spendsense')} (git {code.get('git_commit') or 'unknown'}"
+                   f"{', with local changes' if code.get('git_dirty') else ''})")]
     return "\n".join(lines)
 
 
