@@ -4,9 +4,10 @@ Public API:
     recommend(inputs, catalog, scoring, guardrails, run_id, created_at, versions) -> RecommendOutputs
     read_inputs(con, consent, history, as_of) -> RecommendInputs;  write_outputs(con, outputs)
     delivered_recommendations(warehouse_path, opstore_path=None, delivered_at=None) -> DataFrame
-    recompute_user(warehouse_path, user_id, as_of=None, opstore_path=None, run_id="on-demand", con=None)
+    recompute_user(warehouse_path, user_id, as_of=None, opstore_path=None, run_id="on-demand", con=None,
+                   created_at=None) -> UserRecompute (a dict of tables; .outputs, .signals, .reason)
     explain(warehouse_path, rec_id) -> str;  replay(warehouse_path, rec_id) -> ReplayResult
-    full_trace(con, rec_id) -> dict
+    replay_sample(warehouse_path, n=50, seed=0) -> DataFrame;  full_trace(con, rec_id) -> dict
 """
 
 from spendsense.recommend.engine import RecommendInputs, RecommendOutputs, recommend

@@ -52,8 +52,11 @@ joined as (
         c.rules,
         c.versions
     from traces as t
-    inner join recs as r on r.recommendation_id = t.recommendation_id
-    inner join contexts as c on c.context_id = t.context_id
+    -- user_id in the join keys lets DuckDB prune the other tables' row groups (rows are written in user order)
+    -- when one recommendation or one user is read
+    inner join recs as r on r.user_id = t.user_id and r.recommendation_id = t.recommendation_id
+    inner join contexts as c on c.user_id = t.user_id and c.window_days = t.window_days
+        and c.context_id = t.context_id
 ),
 
 described as (

@@ -50,11 +50,16 @@ def recommendation_row(con: duckdb.DuckDBPyConnection, recommendation_id: str) -
     return row
 
 
-def full_trace(con: duckdb.DuckDBPyConnection, recommendation_id: str) -> dict:
-    """One recommendation's full decision trace (its part merged into its user-window context)."""
+def full_trace(con: duckdb.DuckDBPyConnection, recommendation_id: str, user_id: str | None = None) -> dict:
+    """One recommendation's full decision trace (its own facts joined with its user-window's context). Giving
+    the user_id too lets DuckDB skip the row groups of other users."""
     try:
-        rows = con.execute("select trace from decision_traces where recommendation_id = $r",
-                           {"r": recommendation_id}).fetchall()
+        if user_id is None:
+            rows = con.execute("select trace from decision_traces where recommendation_id = $r",
+                               {"r": recommendation_id}).fetchall()
+        else:
+            rows = con.execute("select trace from decision_traces where user_id = $u and recommendation_id = $r",
+                               {"r": recommendation_id, "u": user_id}).fetchall()
     except duckdb.CatalogException:
         raise UnknownRecommendation(f"no decision_traces in this warehouse (looked for {recommendation_id!r})") \
             from None
@@ -172,7 +177,7 @@ def explain(warehouse_path: str | Path, rec_id: str) -> str:
     """A readable, multi-line explanation of one recommendation from its stored decision trace."""
     with _open(warehouse_path) as con:
         rec = recommendation_row(con, rec_id)
-        trace = full_trace(con, rec_id)
+        trace = full_trace(con, rec_id, rec["user_id"])
     return explain_text(rec, trace)
 
 
@@ -331,7 +336,7 @@ def replay(warehouse_path: str | Path, rec_id: str) -> ReplayResult:
     cfg = cached_config()
     with _open(warehouse_path) as con:
         rec = recommendation_row(con, rec_id)
-        trace = full_trace(con, rec_id)
+        trace = full_trace(con, rec_id, rec["user_id"])
     return replay_trace(rec, trace, cfg.catalog, cfg.guardrails)
 
 
@@ -348,7 +353,8 @@ def replay_sample(warehouse_path: str | Path, n: int = 50, seed: int = 0) -> pd.
         out = []
         for i in pick:
             rid = ids[i]
-            res = replay_trace(recommendation_row(con, rid), full_trace(con, rid), cfg.catalog, cfg.guardrails)
+            rec = recommendation_row(con, rid)
+            res = replay_trace(rec, full_trace(con, rid, rec["user_id"]), cfg.catalog, cfg.guardrails)
             out.append({"recommendation_id": rid, "ok": res.ok, "differences": list(res.differences),
                         "notes": list(res.notes)})
     return pd.DataFrame(out, columns=["recommendation_id", "ok", "differences", "notes"])
