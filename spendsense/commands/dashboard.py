@@ -1,0 +1,144 @@
+"""`spendsense dashboard`: serve notebooks/operator_dashboard.ipynb with Voila on 127.0.0.1 behind a token."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import socket
+import sys
+from pathlib import Path
+
+HELP = "serve the operator dashboard (Voila) on 127.0.0.1; needs a token"
+DESCRIPTION = """\
+Serve the operator dashboard: the latest published run (reports/runs/latest) and the operational store,
+rendered by Voila from notebooks/operator_dashboard.ipynb on 127.0.0.1 only. Each browser tab gets its
+own kernel. Nothing is recomputed, except the explicit single-user recompute button.
+
+Access needs a token: set SPENDSENSE_DASHBOARD_TOKEN to choose it, otherwise a random one is generated.
+The URL printed at start-up carries it (http://127.0.0.1:PORT/?token=...); the browser keeps a cookie after.
+
+Roles (enforced in spendsense.dashboard.access, not only hidden in the page):
+  admin     everything, full names and account masks
+  operator  signals, personas, recommendations, reviews, consent revocation; names shown as initials,
+            account numbers as their last two digits (the default)
+  analyst   aggregates only: persona mix, metrics, fairness, review-queue counts
+The launch role is a ceiling: a page opened with &role=analyst shows less, never more.
+
+Examples:
+  spendsense dashboard                                   # operator role, port 8866, random token
+  SPENDSENSE_DASHBOARD_TOKEN=s3cret spendsense dashboard --role admin --operator alice
+  spendsense dashboard --role analyst --port 8900
+  spendsense dashboard --run-dir reports/runs/20261031T023000Z   # a specific published run
+"""
+
+ROLES = ("admin", "operator", "analyst")
+DEFAULT_PORT = 8866
+NOTEBOOK = "operator_dashboard.ipynb"
+TEMPLATE = "spendsense"  # spendsense/dashboard/jupyter/voila/templates/spendsense: lab without CDN links
+TEMPLATE_ROOT = Path(__file__).resolve().parent.parent / "dashboard" / "jupyter"
+
+
+def register(subparsers) -> None:
+    """Add the `dashboard` subcommand."""
+    p = subparsers.add_parser("dashboard", help=HELP, description=DESCRIPTION,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", type=int, default=None,
+                   help=f"port on 127.0.0.1 (default {DEFAULT_PORT}, or the next free one)")
+    p.add_argument("--role", choices=ROLES, default=None,
+                   help="role of this server (default: env SPENDSENSE_ROLE, else operator)")
+    p.add_argument("--operator", default=None,
+                   help="name recorded with every review and consent change (default: env SPENDSENSE_OPERATOR, "
+                        "else ?operator= in the page URL, else your login name)")
+    p.add_argument("--run-dir", default=None, metavar="DIR",
+                   help="show this run directory instead of the latest published run")
+    p.set_defaults(handler=handle)
+
+
+def port_free(port: int) -> bool:
+    """True when nothing listens on 127.0.0.1:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def choose_port(requested: int | None) -> int:
+    """The requested port if free (else an error), or the first free port from 8866."""
+    if requested is not None:
+        if not port_free(requested):
+            raise SystemExit(f"error: port {requested} on 127.0.0.1 is in use; pick another with --port")
+        return requested
+    for port in range(DEFAULT_PORT, DEFAULT_PORT + 50):
+        if port_free(port):
+            return port
+    raise SystemExit(f"error: no free port in {DEFAULT_PORT}-{DEFAULT_PORT + 49}; pick one with --port")
+
+
+def dashboard_env(role: str, operator: str | None, run_dir: str | None) -> dict[str, str]:
+    """Environment the Voila kernels inherit: role, operator, run and the project's Jupyter folders."""
+    from spendsense.jupyter_env import project_jupyter_env
+
+    env = {k: os.environ.get(k, v) for k, v in project_jupyter_env().items()}
+    extra = [str(TEMPLATE_ROOT)] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    env["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(extra))  # our Voila template, then the caller's
+    env["SPENDSENSE_ROLE"] = role
+    if operator:
+        env["SPENDSENSE_OPERATOR"] = operator
+    if run_dir:
+        env["SPENDSENSE_RUN_DIR"] = str(Path(run_dir).resolve())
+    return env
+
+
+def voila_argv(notebook: Path, port: int) -> list[str]:
+    """Command-line arguments for Voila (the token is passed as a trait, never on the command line)."""
+    return [str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+            f"--template={TEMPLATE}", "--strip_sources=True", "--show_tracebacks=False",
+            "--Voila.port_retries=0"]
+
+
+def handle(args) -> int:
+    """Check there is something to show, then run Voila in this process until interrupted."""
+    from spendsense import paths, runs
+    from spendsense.notebook_runner import kernel_name
+
+    role = (args.role or os.environ.get("SPENDSENSE_ROLE") or "operator").lower()
+    if role not in ROLES:
+        print(f"error: SPENDSENSE_ROLE={role!r} is not one of {', '.join(ROLES)}", file=sys.stderr)
+        return 2
+    run_dir = args.run_dir or os.environ.get("SPENDSENSE_RUN_DIR")
+    if run_dir:
+        if not (Path(run_dir) / runs.WAREHOUSE).exists():
+            print(f"error: {Path(run_dir) / runs.WAREHOUSE} does not exist", file=sys.stderr)
+            return 2
+    else:
+        root = os.environ.get("SPENDSENSE_RUNS_DIR")
+        if runs.latest_run_dir(Path(root) if root else None) is None:
+            where = runs.runs_dir(Path(root) if root else None) / runs.LATEST
+            print(f"error: no published run at {where}; run `make run` (or `spendsense run`) first",
+                  file=sys.stderr)
+            return 2
+    notebook = paths.NOTEBOOKS_DIR / NOTEBOOK
+    if not notebook.exists():
+        print(f"error: {notebook} is missing", file=sys.stderr)
+        return 2
+    os.environ.update(dashboard_env(role, args.operator, run_dir))
+    for key in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        Path(os.environ[key]).mkdir(parents=True, exist_ok=True)
+    if kernel_name() != "spendsense":
+        print("error: the Jupyter kernel 'spendsense' is not registered; run `make install` or\n"
+              f"  {sys.executable} -m ipykernel install --sys-prefix --name spendsense", file=sys.stderr)
+        return 2
+    port = choose_port(args.port)
+    token = os.environ.get("SPENDSENSE_DASHBOARD_TOKEN") or secrets.token_urlsafe(24)
+    print(f"SpendSense dashboard ({role}) at http://127.0.0.1:{port}/?token={token}", flush=True)
+    if not os.environ.get("SPENDSENSE_DASHBOARD_TOKEN"):
+        print("  (random token; set SPENDSENSE_DASHBOARD_TOKEN to choose one)", flush=True)
+    print("  stop with Ctrl-C", flush=True)
+    from voila.app import Voila
+
+    Voila.launch_instance(argv=voila_argv(notebook, port), token=token)
+    return 0
