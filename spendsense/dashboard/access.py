@@ -971,8 +971,8 @@ class DashboardData:
         cols = ["item_id", "kind", "title", "summary", "rationale", "disclosure", "score", "window_days", "windows",
                 "recommendation_id", "source"]
         empty = pd.DataFrame(columns=cols)
-        base = dict(user_id=user_id, greeting_name=greeting, consent_status=status, run_id=self.run_id,
-                    as_of=self.as_of)
+        base = {"user_id": user_id, "greeting_name": greeting, "consent_status": status, "run_id": self.run_id,
+                "as_of": self.as_of}
         if status != "granted":
             msg = ("Consent revoked: this customer sees no recommendations." if status == "revoked"
                    else "No consent on record: this customer sees no recommendations.")
@@ -995,7 +995,7 @@ class DashboardData:
                 rep.update(item_id=item, window_days=row["window_days"], recommendation_id=row["recommendation_id"],
                            source="operator replacement")
             else:
-                label = dict((i, t) for t, i in self.replacement_options(row["recommendation_id"])).get(item, item)
+                label = {i: t for t, i in self.replacement_options(row["recommendation_id"])}.get(item, item)
                 title = self.catalog().get(item, {}).get("title") or label.rsplit(" (", 1)[0]
                 rep = {"item_id": item, "kind": row["kind"], "title": title,
                        "rationale": None, "disclosure": row.get("disclosure") or DISCLOSURE,

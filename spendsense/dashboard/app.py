@@ -10,8 +10,13 @@ import ipywidgets as widgets
 import traitlets
 from traitlets import Int, Unicode
 
-from spendsense.dashboard.access import (PER_USER_ROLES, DashboardData, NoPublishedRun, resolve_operator,
-                                         resolve_role)
+from spendsense.dashboard.access import (
+    PER_USER_ROLES,
+    DashboardData,
+    NoPublishedRun,
+    resolve_operator,
+    resolve_role,
+)
 from spendsense.dashboard.consent import ConsentView
 from spendsense.dashboard.overview import OverviewView
 from spendsense.dashboard.preview import PreviewView

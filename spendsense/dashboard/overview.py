@@ -6,7 +6,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from spendsense.dashboard.base import AXIS_STYLE, LAYOUT_STYLE, View, show_figure
-from spendsense.dashboard.render import (badge, esc, fmt_cell, fmt_pct, heading, json_html, kv_table, table)
+from spendsense.dashboard.render import badge, esc, fmt_cell, fmt_pct, heading, json_html, kv_table, table
 
 
 def flatten_metrics(metrics: dict, skip: tuple[str, ...] = ("fairness",), prefix: str = "") -> list[tuple[str, object]]:

@@ -64,7 +64,7 @@ def preview_body_html(preview: CustomerPreview) -> str:
 
 def email_html(preview: CustomerPreview) -> str:
     """A standalone HTML email preview (inline CSS, no scripts, a CSP that forbids any)."""
-    generated = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    generated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
@@ -95,7 +95,7 @@ def export_preview(data: DashboardData, user_id: str, out_dir: Path | None = Non
         Path(tmp).unlink(missing_ok=True)
         raise
     data.audit("preview.export", user_id, {"run_id": preview.run_id, "path": str(target),
-                                           "items": int(len(preview.items)), "consent": preview.consent_status})
+                                           "items": len(preview.items), "consent": preview.consent_status})
     return target
 
 

@@ -5,11 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import ipywidgets as widgets
-import pandas as pd
 
 from spendsense.dashboard.base import View
-from spendsense.dashboard.render import (badge, css_token, esc, fmt_cell, fmt_number, heading, is_missing,
-                                         json_html, kv_table, pass_fail, table)
+from spendsense.dashboard.render import (
+    badge,
+    css_token,
+    esc,
+    fmt_cell,
+    fmt_number,
+    heading,
+    is_missing,
+    json_html,
+    kv_table,
+    pass_fail,
+    table,
+)
 from spendsense.dashboard.review import ReviewControls
 
 STATUS_KIND = {"pending": "warn", "approved": "pass", "overridden": "info", "suppressed": "fail", "flagged": "fail"}
@@ -41,8 +51,8 @@ def stages_html(stages: object) -> str:
     rows = _stage_list(stages)
     if not rows:
         return '<div class="ss-muted">no stages recorded</div>'
-    out = ['<table class="ss-table ss-stages"><thead><tr><th>stage</th><th>outcome</th><th>reason</th>'
-           '<th>filtered out</th></tr></thead><tbody>']
+    out = [('<table class="ss-table ss-stages"><thead><tr><th>stage</th><th>outcome</th><th>reason</th>'
+            '<th>filtered out</th></tr></thead><tbody>')]
     for s in rows:
         name = _first(s, "stage", "name", "id")
         passed = _first(s, "passed", "pass", "result", "outcome", "status")
@@ -79,8 +89,8 @@ def guardrails_html(guardrails: object) -> str:
     rows = _stage_list(guardrails)
     if not rows:
         return json_html(guardrails) if guardrails else '<div class="ss-muted">no guardrail outcomes recorded</div>'
-    out = ['<table class="ss-table ss-guardrails"><thead><tr><th>guardrail</th><th>outcome</th><th>detail</th>'
-           '</tr></thead><tbody>']
+    out = [('<table class="ss-table ss-guardrails"><thead><tr><th>guardrail</th><th>outcome</th><th>detail</th>'
+            '</tr></thead><tbody>')]
     for g in rows:
         name = _first(g, "name", "guardrail", "stage", "id")
         outcome = _first(g, "passed", "outcome", "result", "status", "action")

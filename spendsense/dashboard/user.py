@@ -10,8 +10,19 @@ from traitlets import Unicode
 
 from spendsense.dashboard.access import FLAG_OPTIONS
 from spendsense.dashboard.base import AXIS_STYLE, LAYOUT_STYLE, View, show_figure
-from spendsense.dashboard.render import (badge, banner, esc, fmt_cell, fmt_pct, fmt_signal, fmt_usd, heading,
-                                         is_missing, pass_fail, table)
+from spendsense.dashboard.render import (
+    badge,
+    banner,
+    esc,
+    fmt_cell,
+    fmt_pct,
+    fmt_signal,
+    fmt_usd,
+    heading,
+    is_missing,
+    pass_fail,
+    table,
+)
 
 WINDOWS = (30, 180)
 

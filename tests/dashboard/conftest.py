@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import fixture_run  # noqa: E402
+import fixture_run
 
 
 @pytest.fixture(scope="session")

@@ -299,8 +299,8 @@ def seed_opstore(opstore_path: Path) -> None:
     try:
         for user_id, *_ in USERS:
             opstore.record_consent(con, user_id, "granted", "signup", user_id,
-                                   occurred_at=dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone.utc))
+                                   occurred_at=dt.datetime(2026, 1, 1, 9, tzinfo=dt.UTC))
         opstore.record_consent(con, "u003", "revoked", "app", "u003",
-                               occurred_at=dt.datetime(2026, 11, 1, 8, tzinfo=dt.timezone.utc))
+                               occurred_at=dt.datetime(2026, 11, 1, 8, tzinfo=dt.UTC))
     finally:
         con.close()

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import fixture_run
 import pandas as pd
 import pytest
 
-import fixture_run
 from spendsense import opstore
-from spendsense.dashboard.access import (AccessDenied, DashboardData, NoPublishedRun, mask_account, mask_name,
-                                         resolve_role)
+from spendsense.dashboard.access import (
+    AccessDenied,
+    DashboardData,
+    NoPublishedRun,
+    mask_account,
+    mask_name,
+    resolve_role,
+)
 
 PER_USER_CALLS = [
     ("search_users", ("",)), ("user_profile", ("u001",)), ("signals", ("u001",)), ("credit_cards", ("u001",)),
@@ -165,9 +171,9 @@ def test_review_validation(make_data):
 
 def test_replacement_options_come_from_trace_alternatives_and_other_window(make_data):
     data = make_data("operator")
-    opts = dict((item, label) for label, item in data.replacement_options("r_u001_30_edu_util"))
-    assert set(opts) == {"edu_emergency", "edu_budget"}  # trace alternative + 180d item of the same kind
-    assert set(item for _, item in data.replacement_options("r_u001_180_edu_budget")) == {"edu_autopay"}
+    opts = {item: label for label, item in data.replacement_options("r_u001_30_edu_util")}
+    assert set(opts) == {"edu_emergency", "edu_budget"}  # cut by business rules + 180d item of the same kind
+    assert {item for _, item in data.replacement_options("r_u001_180_edu_budget")} == {"edu_autopay"}
     assert data.replacement_options("r_u001_30_offer_bt") == []
     data.record_review("r_u001_30_edu_util", "override", "emergency fund first", "edu_emergency")
     assert data.recommendations("u001").set_index("recommendation_id").loc[
@@ -247,3 +253,22 @@ def test_recompute_is_reported_unavailable_without_the_engine_function(make_data
     assert not ok and "spendsense.recommend.recompute_user" in why
     with pytest.raises(RuntimeError, match="unavailable"):
         data.recompute("u001")
+
+
+def test_recompute_runs_the_engine_for_consenting_users_only(make_data, opstore_path):
+    data = make_data("operator", operator="carol")
+    ok, why = data.recompute_available()
+    if not ok:
+        pytest.skip(why)
+    result = data.recompute("u001")
+    recs = result["recommendations"]
+    assert len(recs) and set(recs["user_id"]) == {"u001"}
+    assert not recs["rationale"].str.contains("4523").any()  # masked for the operator role
+    assert "refused" in data.recompute("u003")["status"]  # consent revoked: nothing computed
+    con = opstore.connect(opstore_path)
+    audit = opstore.audit_log(con)
+    con.close()
+    assert (audit["action"] == "user.recompute").sum() == 2 and set(audit.loc[
+        audit["action"] == "user.recompute", "actor"]) == {"carol"}
+    with pytest.raises(KeyError, match="not in run"):
+        data.recompute("u999")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import fixture_run
 import pandas as pd
 
-import fixture_run
 from spendsense.dashboard.access import CustomerPreview
 from spendsense.dashboard.preview import email_html, preview_body_html
 from spendsense.dashboard.recommendations import recommendation_html, stages_html, trace_html

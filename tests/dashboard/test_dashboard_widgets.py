@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import fixture_run
 import pytest
 
-import fixture_run
 from spendsense import opstore
 from spendsense.dashboard.app import DashboardApp, build_app
 from spendsense.dashboard.base import PLOTLY_MIME
@@ -76,7 +76,7 @@ def test_picking_a_user_renders_only_the_visible_panel(app):
     assert len(app.recs_view.cards_box.children) == 6
     app.search.results.value = "u002"
     assert len(app.recs_view.cards_box.children) == 4
-    assert "r_u002_30_edu_subs" in app.recs_view.cards_box.children[0].content.value
+    assert "r_u002_30_edu_subs" in app.recs_view.cards_box.children[0].details.value
 
 
 def test_search_modes(app):
@@ -161,7 +161,7 @@ def test_queue_open_user_jumps_to_recommendations(app):
 
 
 def test_recompute_button_reflects_engine_availability(app):
-    ok, why = app.data.recompute_available()
+    ok, _ = app.data.recompute_available()
     assert app.user_view.recompute_button.disabled == (not ok)
     if not ok:
         assert "recompute_user" in app.user_view.recompute_note.value
@@ -171,3 +171,15 @@ def test_reload_switches_run(app, runs_root):
     fixture_run.build_run(runs_root, "20261101T023000Z")
     app.reload_button.click()
     assert "20261101T023000Z" in app.header.value and "Now showing run" in app.notice.value
+
+
+def test_recompute_button_runs_the_engine_and_masks_for_operators(make_data):
+    app = DashboardApp(make_data("operator"))
+    if app.user_view.recompute_button.disabled:
+        pytest.skip(app.data.recompute_available()[1])
+    app.tabs.selected_index = 1
+    app.select_user("u001")
+    app.user_view.recompute_button.click()
+    out = app.user_view.recompute_out.value
+    assert "Recomputed now in" in out and "recommendation(s) recomputed (not published)" in out
+    assert "4523" not in out and "••23" in out  # the recomputed rationale and card mask are masked too

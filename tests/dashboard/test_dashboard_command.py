@@ -1,0 +1,49 @@
+"""`spendsense dashboard`: help, refusal without a run, and the Voila command line it builds."""
+
+from __future__ import annotations
+
+import pytest
+
+from spendsense.cli import build_parser, main
+from spendsense.commands import dashboard
+
+
+def test_help_explains_token_and_roles(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["dashboard", "--help"])
+    text = capsys.readouterr().out
+    for word in ("SPENDSENSE_DASHBOARD_TOKEN", "admin", "operator", "analyst", "127.0.0.1", "--port", "--role"):
+        assert word in text
+
+
+def test_refuses_without_a_published_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SPENDSENSE_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.delenv("SPENDSENSE_RUN_DIR", raising=False)
+    assert main(["dashboard", "--port", "8999"]) == 2
+    assert "no published run" in capsys.readouterr().err
+
+
+def test_voila_binds_localhost_and_keeps_the_token_off_the_command_line():
+    argv = dashboard.voila_argv(dashboard.TEMPLATE_ROOT, 8866)
+    assert "--Voila.ip=127.0.0.1" in argv and "--no-browser" in argv and "--template=spendsense" in argv
+    assert not any("token" in a for a in argv)
+    assert (dashboard.TEMPLATE_ROOT / "voila" / "templates" / "spendsense" / "index.html.j2").exists()
+
+
+def test_environment_for_kernels(monkeypatch, tmp_path):
+    monkeypatch.setenv("JUPYTER_PATH", "/somewhere")
+    env = dashboard.dashboard_env("analyst", "alice", str(tmp_path))
+    assert env["SPENDSENSE_ROLE"] == "analyst" and env["SPENDSENSE_OPERATOR"] == "alice"
+    assert env["SPENDSENSE_RUN_DIR"] == str(tmp_path.resolve())
+    assert env["JUPYTER_PATH"].split(":") == [str(dashboard.TEMPLATE_ROOT), "/somewhere"]
+    assert env["JUPYTER_CONFIG_DIR"].endswith(".jupyter/config") and env["IPYTHONDIR"].endswith(".ipython")
+
+
+def test_busy_port_is_refused():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        with pytest.raises(SystemExit, match="in use"):
+            dashboard.choose_port(s.getsockname()[1])
