@@ -14,7 +14,6 @@ import os
 import platform
 import resource
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -70,13 +69,6 @@ def machine_facts() -> dict:
     return {"cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024**2, 1), "python": platform.python_version(),
             "duckdb": duckdb.__version__, "pandas": pandas.__version__, "numpy": numpy.__version__,
             "platform": platform.platform()}
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) by linear interpolation."""
-    if not values:
-        return float("nan")
-    return float(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]) if len(values) > 1 else values[0]
 
 
 def run_benchmark(n_users: int, seed: int = 42, as_of: dt.date = dt.date(2026, 10, 31),

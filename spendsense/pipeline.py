@@ -135,6 +135,19 @@ def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_o
     return outputs
 
 
+def single_user_latencies(con: duckdb.DuckDBPyConnection, warehouse: str | Path, opstore: str | Path,
+                          as_of: str | dt.date, user_ids: list[str]) -> list[float]:
+    """Milliseconds of the on-demand single-user recompute for each user, timed one by one on purpose."""
+    from spendsense.recommend import recompute_user
+
+    timings = []
+    for user_id in user_ids:
+        t0 = time.perf_counter()
+        recompute_user(warehouse, user_id, as_of=as_date(as_of), opstore_path=opstore, con=con)
+        timings.append(1000 * (time.perf_counter() - t0))
+    return timings
+
+
 def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Path, dataset_dir: str | Path,
                   as_of: str | dt.date, replay_sample: int = 50, latency_sample: int = 20):
     """Compute every metric of the run and write metrics.json, metrics.csv and the decision traces file."""
@@ -144,7 +157,7 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
     from spendsense.content import load_catalog
     from spendsense.evaluate import (EvaluationInputs, evaluate, flat_metrics, load_evaluation_config,
                                      read_sql)
-    from spendsense.recommend import recompute_user, replay_sample as replay_some
+    from spendsense.recommend import replay_sample as replay_some
 
     cfg = load_evaluation_config()
     run_dir = Path(run_dir)
@@ -156,11 +169,7 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
         consenting = personas["user_id"].drop_duplicates().sort_values().tolist()
         rng = np.random.default_rng(0)
         sample = sorted(rng.choice(consenting, size=min(latency_sample, len(consenting)), replace=False).tolist())
-        timings_ms = []
-        for user_id in sample:  # timed one by one on purpose: this measures the single-user path
-            t0 = time.perf_counter()
-            recompute_user(warehouse, user_id, as_of=as_date(as_of), opstore_path=opstore, con=con)
-            timings_ms.append(1000 * (time.perf_counter() - t0))
+        timings_ms = single_user_latencies(con, warehouse, opstore, as_of, sample)
         inputs = EvaluationInputs(
             users=users,
             signals_wide=read("select * from signals_wide"),
@@ -243,8 +252,6 @@ def _bench_probes(ctx: dict) -> dict:
     """The floor scan, the single-user recompute and the dashboard's user-switch data access."""
     import numpy as np
 
-    from spendsense.recommend import recompute_user
-
     floor_sql = (Path(__file__).parent / "bench_floor.sql").read_text()
     with connect(ctx["warehouse"], read_only=True) as con:
         floor = []
@@ -255,12 +262,7 @@ def _bench_probes(ctx: dict) -> dict:
         users = [r[0] for r in con.execute("select distinct user_id from signals_wide order by 1").fetchall()]
         rng = np.random.default_rng(ctx["seed"])
         sample = rng.choice(users, size=min(ctx["single_user_samples"], len(users)), replace=False).tolist()
-        single = []
-        for user_id in sample:  # one user at a time on purpose: this is the on-demand path
-            t0 = time.perf_counter()
-            recompute_user(ctx["warehouse"], user_id, as_of=as_date(ctx["as_of"]), opstore_path=ctx["opstore"],
-                           con=con)
-            single.append(1000 * (time.perf_counter() - t0))
+        single = single_user_latencies(con, ctx["warehouse"], ctx["opstore"], ctx["as_of"], sample)
     switch = _bench_user_switch(ctx, sample[:50])
     return {"floor_seconds": round(min(floor), 4),
             "single_user_p50_ms": round(float(np.percentile(single, 50)), 2),

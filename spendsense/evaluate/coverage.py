@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import operator
-
 import pandas as pd
 
-_OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq,
-        "!=": operator.ne}
+from spendsense.content.models import Trigger
 
 
 def detected_behaviors(signals_wide: pd.DataFrame, behaviors: dict[str, dict]) -> pd.DataFrame:
     """One 0/1 column per behavior family and their count, per user and window."""
     out = signals_wide[["user_id", "window_days"]].copy()
     for family, rule in behaviors.items():
-        col = pd.to_numeric(signals_wide[rule["signal"]], errors="coerce")
-        out[f"behavior_{family}"] = (_OPS[rule["op"]](col, rule["value"]) & col.notna()).astype(int)
+        out[f"behavior_{family}"] = Trigger(**rule).mask(signals_wide).astype(int)
     out["behaviors"] = out[[f"behavior_{f}" for f in behaviors]].sum(axis=1)
     return out
 
