@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from spendsense import paths
-from spendsense.jupyter_env import project_jupyter_env
+sys.path.insert(0, str(Path(__file__).parent))  # golden_outputs (tests run with --import-mode=importlib)
+
+from spendsense import paths  # noqa: E402
+from spendsense.jupyter_env import project_jupyter_env  # noqa: E402
 
 SMALL_USERS = 40
 
