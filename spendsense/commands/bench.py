@@ -12,11 +12,15 @@ process and record its wall time and peak resident memory: generate, ingest, sig
 recommend, evaluate, publish. In the same run it times the floor (one DuckDB scan of transactions
 aggregating amount per user and month) and prints the signals stage as a multiple of it, the single-user
 on-demand recompute (p50/p95 over up to 200 random users) and the dashboard's user-switch data access.
-Results go to reports/bench/<timestamp>_n<N>.json; docs/performance.md keeps the latest table.
+Results go to reports/bench/<timestamp>_n<N>.json, and the run's table (machine, every stage's wall
+time, CPU time and peak memory, the probes, and issue 7's targets met or not) replaces the block for N
+users in docs/performance.md (--no-doc leaves the docs alone). Run it on a quiet machine: every other
+busy process shows up in the wall times (the CPU times are less affected).
 
 Examples:
   spendsense bench                   100,000 users (the target size; about 25M transactions)
   spendsense bench --users 10000
+  spendsense bench --users 1000 --no-doc --samples 20
 """
 
 
@@ -27,13 +31,15 @@ def register(subparsers) -> None:
     p.add_argument("--users", type=int, default=100_000, help="number of synthetic users (default 100000)")
     p.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
     p.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2026, 10, 31), metavar="YYYY-MM-DD")
-    p.add_argument("--samples", type=int, default=200, help="users timed through the single-user path")
+    p.add_argument("--samples", type=int, default=200, help="users timed through the single-user path (default 200)")
+    p.add_argument("--no-doc", action="store_true", help="do not update docs/performance.md")
     p.set_defaults(handler=handle)
 
 
 def handle(args) -> int:
     """Run the benchmark and print the summary table."""
-    from spendsense.bench import run_benchmark
+    from spendsense import paths
+    from spendsense.bench import run_benchmark, update_performance_doc
 
     print(f"SpendSense benchmark: {args.users:,} users, seed {args.seed}")
     r = run_benchmark(args.users, args.seed, args.as_of, single_user_samples=args.samples)
@@ -45,5 +51,14 @@ def handle(args) -> int:
     if "user_switch_p95_ms" in r:
         print(f"  dashboard user switch (data access) p50 {r['user_switch_p50_ms']} ms, "
               f"p95 {r['user_switch_p95_ms']} ms")
-    print(f"  written to {r['path']}")
+    print()
+    for t in r["targets"]:
+        verdict = "n/a " if t["met"] is None else ("met " if t["met"] else "MISS")
+        shown = "not measured" if t["measured"] is None else f"{t['measured']} {t['unit']}"
+        print(f"  [{verdict}] {t['measure']:<45} {t['target']:>10}   measured {shown}")
+    print(f"\n  written to {r['path']}")
+    if not args.no_doc:
+        doc = paths.PROJECT_ROOT / "docs" / "performance.md"
+        update_performance_doc(r, doc)
+        print(f"  table updated in {doc}")
     return 0
