@@ -17,6 +17,9 @@ from spendsense.jupyter_env import KERNEL_NAME, apply_project_jupyter_env
 from spendsense.params import RunParams
 
 STEPS = ("01_generate_data", "02_compute_signals", "03_assign_personas", "04_recommend", "05_evaluate")
+# Imported by a step's kernel as it starts, while the previous step is still running (then unbound again, so
+# each notebook still begins with an empty namespace and imports what it uses).
+WARM_IMPORTS = ("import spendsense.pipeline, spendsense.viz", "del spendsense")
 REPORT_NOTEBOOK = "05_evaluate"
 FAILED = "failed"
 
@@ -70,8 +73,44 @@ def kernel_name() -> str:
         return "python3"
 
 
-def execute_step(step: str, out_dir: Path, parameters: dict, kernel: str) -> Path:
-    """Run one notebook through papermill with the parameters it declares; return the executed copy."""
+class KernelStarter:
+    """Starts each step's kernel ahead of time, so its start-up overlaps the previous step's execution."""
+
+    def __init__(self, kernel: str):
+        self.kernel = kernel
+        self.started: list = []
+
+    def start(self):
+        """A new kernel (AsyncKernelManager) already starting and importing the pipeline's modules."""
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        km = AsyncKernelManager(kernel_name=self.kernel)
+        lines = [f"--IPKernelApp.exec_lines={line!r}" for line in WARM_IMPORTS]
+        run_sync(km.start_kernel)(cwd=str(paths.PROJECT_ROOT), extra_arguments=lines)
+        self.started.append(km)
+        return km
+
+    def stop(self, km) -> None:
+        """Shut a kernel down (papermill leaves kernels it did not start running)."""
+        from jupyter_core.utils import run_sync
+
+        if km in self.started:
+            self.started.remove(km)
+            if run_sync(km.is_alive)():
+                run_sync(km.shutdown_kernel)(now=True)
+
+    def stop_all(self) -> None:
+        """Shut down every kernel still running (after a failure or an interrupt)."""
+        for km in list(self.started):
+            self.stop(km)
+
+
+def execute_step(step: str, out_dir: Path, parameters: dict, kernel: str, km=None) -> Path:
+    """Run one notebook through papermill with the parameters it declares; return the executed copy.
+
+    km: a kernel manager whose kernel is already started (KernelStarter), or None to start one.
+    """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -83,6 +122,7 @@ def execute_step(step: str, out_dir: Path, parameters: dict, kernel: str) -> Pat
         pm.execute_notebook(
             str(source), str(target), parameters=wanted, kernel_name=kernel,
             progress_bar=False, cwd=str(paths.PROJECT_ROOT), report_mode=False,
+            **({"km": km} if km is not None else {}),
         )
     except PapermillExecutionError as exc:
         raise StepFailed(step, f"{exc.ename}: {exc.evalue}", target) from None
@@ -120,16 +160,24 @@ def run_pipeline(params: RunParams, run_id: str | None = None, wait: bool = Fals
             kernel = kernel_name()
             result = RunResult(run_id, staged)
             log.info("run %s started with %s (kernel %s)", run_id, params.model_dump(mode="json"), kernel)
+            kernels = KernelStarter(kernel)
+            upcoming = kernels.start()
             for i, step in enumerate(steps, 1):
                 echo(f"[{i}/{len(steps)}] {step} ...", end="", flush=True)
                 t0 = time.perf_counter()
+                km, upcoming = upcoming, (kernels.start() if i < len(steps) else None)
                 try:
-                    executed = execute_step(step, staged / "notebooks", parameters, kernel)
+                    executed = execute_step(step, staged / "notebooks", parameters, kernel, km=km)
                 except StepFailed as exc:
                     echo(" FAILED")
                     log.error("%s", exc)
+                    kernels.stop_all()
                     failed_dir = _keep_failed(staged, root)
                     raise StepFailed(exc.step, exc.error, failed_dir / "notebooks" / exc.notebook.name) from None
+                except BaseException:
+                    kernels.stop_all()
+                    raise
+                kernels.stop(km)
                 result.step_seconds[step] = round(time.perf_counter() - t0, 3)
                 echo(f" {result.step_seconds[step]:.1f} s")
                 log.info("%s finished in %.2f s", step, result.step_seconds[step])
