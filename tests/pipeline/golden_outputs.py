@@ -28,14 +28,16 @@ GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden" / "default"
 RUN_ID = "golden"
 CREATED_AT = dt.datetime(2026, 11, 1, 9, 0, 0)
 VOLATILE_METRICS = ("latency", "run_id")  # wall-clock timings and the run folder's name
-CODE_VERSION = re.compile(r'"code": \{[^}]*\}')  # git commit and dirty flag recorded in every trace
+# git commit and dirty flag recorded in every trace, in any JSON or Python spelling
+CODE_VERSION = re.compile(r"""(["'])code\1\s*:\s*\{[^}]*\}""")
 
 
 def without_code_version(frame: pd.DataFrame) -> pd.DataFrame:
     """Text columns with the recorded code version blanked: the commit changes with every commit."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, str)).any():
+        text = out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype)
+        if text and out[col].map(lambda v: isinstance(v, str)).any():
             out[col] = out[col].map(lambda v: CODE_VERSION.sub('"code": {}', v) if isinstance(v, str) else v)
     return out
 
