@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -26,22 +26,40 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _COMMENT = re.compile(r"--[^\n]*")
 ARROW_TYPES = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(),
                "DATE": pa.date32(), "VARCHAR[]": pa.list_(pa.string()), "JSON": pa.string()}
+Table = pa.Table | pd.DataFrame
 
 
-@dataclass(frozen=True)
 class SignalTables:
-    """The signal step's outputs (docs/schema.md, derived tables)."""
+    """The signal step's outputs (docs/schema.md, derived tables): typed Arrow tables, read as DataFrames."""
 
-    signals: pd.DataFrame
-    signals_wide: pd.DataFrame
-    credit_cards: pd.DataFrame
-    recurring_streams: pd.DataFrame
-    payroll_deposits: pd.DataFrame
-    skipped_users: pd.DataFrame
+    def __init__(self, signals: Table, signals_wide: Table, credit_cards: Table, recurring_streams: Table,
+                 payroll_deposits: Table, skipped_users: Table):
+        self._tables = {"signals": signals, "signals_wide": signals_wide, "credit_cards": credit_cards,
+                        "recurring_streams": recurring_streams, "payroll_deposits": payroll_deposits,
+                        "skipped_users": skipped_users}
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """One table as a DataFrame (converted from Arrow once, on first use)."""
+        if name not in self._frames:
+            table = self._tables[name]
+            self._frames[name] = table if isinstance(table, pd.DataFrame) else to_frame(table)
+        return self._frames[name]
+
+    def source(self, name: str) -> Table:
+        """One table as given: an Arrow table (as computed) or a DataFrame."""
+        return self._tables[name]
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """The tables by warehouse table name."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: self.frame(name) for name in self._tables}
+
+    signals = property(lambda self: self.frame("signals"), doc="Long form: user_id, window_days, signal, value.")
+    signals_wide = property(lambda self: self.frame("signals_wide"), doc="One row per user and window.")
+    credit_cards = property(lambda self: self.frame("credit_cards"), doc="One row per card, user and window.")
+    recurring_streams = property(lambda self: self.frame("recurring_streams"), doc="Recurring streams.")
+    payroll_deposits = property(lambda self: self.frame("payroll_deposits"), doc="Payroll deposits.")
+    skipped_users = property(lambda self: self.frame("skipped_users"), doc="Users not processed, with why.")
 
 
 @cache
@@ -104,7 +122,12 @@ def run_query(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, objec
     missing = sorted(used - values.keys())
     if missing:
         raise KeyError(f"{name}.sql uses parameters with no value: {', '.join(missing)}")
-    return con.sql(sql, params={k: values[k] for k in sorted(used)}).to_arrow_table()
+    result = con.execute(sql, {k: values[k] for k in sorted(used)})
+    with warnings.catch_warnings():
+        # DuckDB warns that a DB-API result copies its rows into Arrow; con.sql(...) would not copy but plans the
+        # query twice (bind, then run), which costs more than the copy, and most of a one-user call
+        warnings.simplefilter("ignore", UserWarning)
+        return result.to_arrow_table()
 
 
 @contextmanager
@@ -119,15 +142,20 @@ def registered(con: duckdb.DuckDBPyConnection, **tables: object) -> Iterator[Non
             con.unregister(view)
 
 
-def typed_frame(table: pa.Table, columns: Columns, what: str) -> pd.DataFrame:
-    """Cast a query result to its declared columns and types (docs/schema.md) and return it as a DataFrame."""
+def typed_table(table: pa.Table, columns: Columns, what: str) -> pa.Table:
+    """A query result with its declared columns, in order, cast to their declared types (docs/schema.md)."""
     names = [c for c, _ in columns]
     if sorted(table.column_names) != sorted(names):
         raise ValueError(f"{what}: columns {table.column_names} do not match the declared columns {names}")
     target = pa.schema([(c, ARROW_TYPES[t]) for c, t in columns])
-    # list columns stay Arrow-backed (one numpy array per row would cost seconds at 1M streams)
-    return table.select(names).cast(target).to_pandas(
-        date_as_object=False, types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_list(t) else None)
+    return table.select(names).cast(target)
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as a DataFrame, list columns Arrow-backed."""
+    # one numpy array per row of a list column would cost seconds at 1M streams
+    return table.to_pandas(date_as_object=False,
+                           types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_list(t) else None)
 
 
 def consent_table(consent: pd.DataFrame) -> pa.Table:
@@ -147,26 +175,26 @@ def consent_table(consent: pd.DataFrame) -> pa.Table:
     })
 
 
-def long_signals(wide: pd.DataFrame) -> pd.DataFrame:
+def long_signals(wide: pa.Table) -> pa.Table:
     """The long form (user_id, window_days, signal, value, value_text) of signals_wide, catalogue order."""
-    n, k = len(wide), len(SIGNAL_NAMES)
+    n, k = wide.num_rows, len(SIGNAL_NAMES)
     row = pa.array(np.repeat(np.arange(n, dtype=np.int64), k))
     which = pa.array(np.tile(np.arange(k, dtype=np.int32), n))
     values = np.full((n, k), np.nan)
     text = pa.nulls(n * k, pa.string())
     for j, name in enumerate(SIGNAL_NAMES):
+        column = wide.column(name)
         if name in CATEGORICAL_SIGNALS:
-            labels = pa.array(wide[name].to_numpy(dtype=object), pa.string(), from_pandas=True).take(row)
-            text = pc.if_else(pc.equal(which, j), labels, text)
+            text = pc.if_else(pc.equal(which, j), column.cast(pa.string()).take(row), text)
         else:
-            values[:, j] = wide[name].to_numpy(dtype=float, na_value=np.nan)
+            values[:, j] = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
     return pa.table({
-        "user_id": pa.array(wide["user_id"].to_numpy(dtype=object), pa.string()).take(row),
-        "window_days": pa.array(np.repeat(wide["window_days"].to_numpy(dtype=np.int32), k)),
+        "user_id": wide.column("user_id").cast(pa.string()).take(row),
+        "window_days": pa.array(np.repeat(wide.column("window_days").cast(pa.int32()).to_numpy(), k)),
         "signal": pa.array(SIGNAL_NAMES, pa.string()).take(which),
         "value": pa.array(values.ravel(), from_pandas=True),
         "value_text": text,
-    }).to_pandas()
+    })
 
 
 def _windows(windows: Iterable[int]) -> tuple[int, ...]:
@@ -197,13 +225,7 @@ def compute_signals(con: duckdb.DuckDBPyConnection, as_of: date, consent: pd.Dat
     results: dict[str, pa.Table] = {}
     with registered(con, signal_scope=processed):
         for name in FAMILY_QUERIES:
-            if name == "subscriptions":  # two queries (see subscription_occurrences.sql)
-                occurrences = run_query(con, "subscription_occurrences", values)
-                with registered(con, signal_subscription_occurrences=occurrences):
-                    results[name] = run_query(con, name, values)
-                del occurrences
-            else:
-                results[name] = run_query(con, name, values)
+            results[name] = run_query(con, name, values)
             steps.update()
         with registered(con, signal_payroll_deposits=results["income"]):
             income = run_query(con, "income_signals", values)
@@ -215,15 +237,14 @@ def compute_signals(con: duckdb.DuckDBPyConnection, as_of: date, consent: pd.Dat
         steps.update()
     steps.close()
 
-    wide = typed_frame(wide_table, TABLE_COLUMNS["signals_wide"], "signals_wide")
+    wide = typed_table(wide_table, TABLE_COLUMNS["signals_wide"], "signals_wide")
     return SignalTables(
         signals=long_signals(wide),
         signals_wide=wide,
-        credit_cards=typed_frame(results["credit"], TABLE_COLUMNS["credit_cards"], "credit_cards"),
-        recurring_streams=typed_frame(results["subscriptions"], TABLE_COLUMNS["recurring_streams"],
+        credit_cards=typed_table(results["credit"], TABLE_COLUMNS["credit_cards"], "credit_cards"),
+        recurring_streams=typed_table(results["subscriptions"], TABLE_COLUMNS["recurring_streams"],
                                       "recurring_streams"),
-        payroll_deposits=typed_frame(results["income"], TABLE_COLUMNS["payroll_deposits"],
-                                     "payroll_deposits"),
-        skipped_users=typed_frame(skipped.rename_columns(["user_id", "reason"]),
-                                  TABLE_COLUMNS["skipped_users"], "skipped_users"),
+        payroll_deposits=typed_table(results["income"], TABLE_COLUMNS["payroll_deposits"], "payroll_deposits"),
+        skipped_users=typed_table(skipped.rename_columns(["user_id", "reason"]), TABLE_COLUMNS["skipped_users"],
+                                  "skipped_users"),
     )

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 
 from spendsense.signals.catalog import TABLE_COLUMNS, Columns
-from spendsense.signals.compute import ARROW_TYPES, SignalTables
+from spendsense.signals.compute import ARROW_TYPES, SignalTables, typed_table
 
 
 def arrow_table(frame: pd.DataFrame, columns: Columns, what: str) -> pa.Table:
@@ -25,10 +25,11 @@ def arrow_table(frame: pd.DataFrame, columns: Columns, what: str) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def write_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame],
+def write_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame | pa.Table],
                  columns: dict[str, Columns]) -> None:
-    """CREATE OR REPLACE each table from its frame with its declared column types, in one transaction."""
-    tables = {name: arrow_table(frame, columns[name], name) for name, frame in frames.items()}
+    """CREATE OR REPLACE each table from its frame or Arrow table, typed as declared, in one transaction."""
+    tables = {name: typed_table(frame, columns[name], name) if isinstance(frame, pa.Table)
+              else arrow_table(frame, columns[name], name) for name, frame in frames.items()}
     views = {name: f"signal_write_{name}" for name in tables}
     con.begin()
     try:
@@ -47,4 +48,4 @@ def write_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]
 
 def write_signal_tables(con: duckdb.DuckDBPyConnection, tables: SignalTables) -> None:
     """Write signals, signals_wide, credit_cards, recurring_streams, payroll_deposits and skipped_users."""
-    write_tables(con, tables.frames(), TABLE_COLUMNS)
+    write_tables(con, {name: tables.source(name) for name in TABLE_COLUMNS}, TABLE_COLUMNS)

@@ -351,3 +351,11 @@ def test_failed_write_leaves_nothing_half_written(tables):
         write_signal_tables(con, tables)
     assert con.execute("select count(*) from information_schema.tables where table_name = 'signals'").fetchone() == (0,)
     assert con.execute("select * from skipped_users").fetchall() == [(1,)]
+
+
+def test_tables_stay_arrow_until_read_as_frames(tables):
+    import pyarrow as pa
+
+    assert all(isinstance(tables.source(name), pa.Table) for name in TABLE_COLUMNS)
+    assert isinstance(tables.signals_wide, pd.DataFrame) and tables.signals_wide is tables.signals_wide
+    assert [f.name for f in tables.source("signals").schema] == [c for c, _ in TABLE_COLUMNS["signals"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from signal_fixtures import AS_OF, WarehouseBuilder, consent_frame
 
@@ -57,3 +58,20 @@ def test_merchant_keys(streams):
     assert spotify.occurrences == 3 and spotify.merchant == "SPOTIFY"            # alphabetically first spelling
     cafe = streams.loc["name:sq joe s cafe"]
     assert cafe.occurrences == 3 and cafe.merchant.startswith("SQ *JOE'S CAFE")
+
+
+def test_gaps_stop_at_the_lookback():
+    """The first occurrence inside L has no gap: the one before it is outside L (window 30: L = 08-03 .. 10-31)."""
+    b = WarehouseBuilder().user("u1")
+    b.account("c1", "u1", balance=100.0)
+    for d in ("06-01", "07-01", "08-01", "09-01", "10-01", "10-29"):
+        b.txn("c1", d, 30.0, "GYM", "PERSONAL_CARE_GYMS_AND_FITNESS_CENTERS", merchant="Gym")
+    out = compute_signals(b.build(), AS_OF, consent_frame({"u1": "granted"}), load_signal_config(), windows=(30, 180))
+    gym = out.recurring_streams.set_index("window_days")
+    assert gym.loc[30, "occurrences"] == 3 and gym.loc[30, "occurrences_in_window"] == 1
+    assert gym.loc[30, "median_gap_days"] == 29                    # 09-01 -> 10-01 -> 10-29: gaps 30, 28
+    assert gym.loc[30, "first_date"] == pd.Timestamp("2026-09-01")
+    assert gym.loc[180, "occurrences"] == 6
+    assert gym.loc[180, "median_gap_days"] == 30                   # gaps 30, 31, 31, 30, 28
+    assert gym.loc[180, "amount_in_window"] == 180.0 and gym.loc[180, "mean_amount"] == 30.0
+    assert list(gym.loc[180, "transaction_ids"]) == sorted(gym.loc[180, "transaction_ids"])
