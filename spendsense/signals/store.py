@@ -7,7 +7,9 @@ import pandas as pd
 import pyarrow as pa
 
 from spendsense.signals.catalog import TABLE_COLUMNS, Columns
-from spendsense.signals.compute import ARROW_TYPES, SignalTables, typed_table
+from spendsense.signals.compute import ARROW_TYPES, SignalTables, read_sql, typed_table
+
+VIEWS = ("signals",)  # derived from signals_wide when read, never stored
 
 
 def arrow_table(frame: pd.DataFrame, columns: Columns, what: str) -> pa.Table:
@@ -25,27 +27,40 @@ def arrow_table(frame: pd.DataFrame, columns: Columns, what: str) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
+def signals_view_sql() -> str:
+    """The statement creating the `signals` view over signals_wide (signals_long.sql)."""
+    return "create or replace view signals as\n" + read_sql("signals_long")
+
+
 def write_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame | pa.Table],
-                 columns: dict[str, Columns]) -> None:
-    """CREATE OR REPLACE each table from its frame or Arrow table, typed as declared, in one transaction."""
+                 columns: dict[str, Columns], then: tuple[str, ...] = ()) -> None:
+    """CREATE OR REPLACE each table from its frame or Arrow table, typed as declared, then run the `then`
+    statements (views over them), all in one transaction."""
     tables = {name: typed_table(frame, columns[name], name) if isinstance(frame, pa.Table)
               else arrow_table(frame, columns[name], name) for name, frame in frames.items()}
-    views = {name: f"signal_write_{name}" for name in tables}
+    sources = {name: f"signal_write_{name}" for name in tables}
     con.begin()
     try:
         for name, table in tables.items():
-            con.register(views[name], table)
+            con.register(sources[name], table)
             select = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in columns[name])
-            con.execute(f'create or replace table "{name}" as select {select} from {views[name]}')
+            con.execute(f'create or replace table "{name}" as select {select} from {sources[name]}')
+        for statement in then:
+            con.execute(statement)
         con.commit()
     except BaseException:
         con.rollback()
         raise
     finally:
-        for view in views.values():
-            con.unregister(view)
+        for source in sources.values():
+            con.unregister(source)
 
 
 def write_signal_tables(con: duckdb.DuckDBPyConnection, tables: SignalTables) -> None:
     """Write signals, signals_wide, credit_cards, recurring_streams, payroll_deposits and skipped_users."""
-    write_tables(con, {name: tables.source(name) for name in TABLE_COLUMNS}, TABLE_COLUMNS)
+    stored = {name: tables.source(name) for name in TABLE_COLUMNS if name not in VIEWS}
+    kind = con.execute("select table_type from information_schema.tables where table_schema = current_schema() "
+                       "and table_name = 'signals'").fetchall()
+    # a warehouse written before `signals` became a view holds it as a table
+    drop = ('drop table "signals"',) if kind and kind[0][0] == "BASE TABLE" else ()
+    write_tables(con, stored, TABLE_COLUMNS, then=(*drop, signals_view_sql()))

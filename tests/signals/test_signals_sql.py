@@ -36,3 +36,16 @@ def test_layout_and_parameters(path):
     known = sql_parameters(dt.date(2026, 10, 31), load_signal_config(), (30, 180), None)
     assert query_parameters(sql) <= known.keys()
     assert "{" not in sql, "no Python formatting placeholders in SQL"
+
+
+def test_signals_view_lists_exactly_the_catalogue_signals():
+    from spendsense.signals.catalog import CATEGORICAL_SIGNALS, NUMERIC_SIGNALS
+
+    sql = read_sql("signals_long")
+    numeric, categorical = sql.split("categorical_signals as (")
+    for name in NUMERIC_SIGNALS:
+        assert numeric.count(f"cast({name} as double) as {name}") == 1, name
+    for name in CATEGORICAL_SIGNALS:
+        assert categorical.count(f"            {name}") == 2, name  # selected, then unpivoted
+    listed = {w.strip(" ,") for w in numeric.split("in (")[1].split(")")[0].split()}
+    assert listed == set(NUMERIC_SIGNALS)
