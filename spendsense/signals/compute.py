@@ -32,8 +32,10 @@ Table = pa.Table | pd.DataFrame
 class SignalTables:
     """The signal step's outputs (docs/schema.md, derived tables): typed Arrow tables, read as DataFrames."""
 
-    def __init__(self, signals: Table, signals_wide: Table, credit_cards: Table, recurring_streams: Table,
+    def __init__(self, signals: Table | None, signals_wide: Table, credit_cards: Table, recurring_streams: Table,
                  payroll_deposits: Table, skipped_users: Table):
+        """signals=None: the long form is derived from signals_wide on first use (the warehouse keeps it as a
+        view, so the batch never builds it)."""
         self._tables = {"signals": signals, "signals_wide": signals_wide, "credit_cards": credit_cards,
                         "recurring_streams": recurring_streams, "payroll_deposits": payroll_deposits,
                         "skipped_users": skipped_users}
@@ -42,12 +44,16 @@ class SignalTables:
     def frame(self, name: str) -> pd.DataFrame:
         """One table as a DataFrame (converted from Arrow once, on first use)."""
         if name not in self._frames:
-            table = self._tables[name]
+            table = self.source(name)
             self._frames[name] = table if isinstance(table, pd.DataFrame) else to_frame(table)
         return self._frames[name]
 
     def source(self, name: str) -> Table:
         """One table as given: an Arrow table (as computed) or a DataFrame."""
+        if self._tables[name] is None and name == "signals":
+            wide = self._tables["signals_wide"]
+            wide = wide if isinstance(wide, pa.Table) else pa.Table.from_pandas(wide, preserve_index=False)
+            self._tables[name] = long_signals(wide)
         return self._tables[name]
 
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -239,7 +245,7 @@ def compute_signals(con: duckdb.DuckDBPyConnection, as_of: date, consent: pd.Dat
 
     wide = typed_table(wide_table, TABLE_COLUMNS["signals_wide"], "signals_wide")
     return SignalTables(
-        signals=long_signals(wide),
+        signals=None,
         signals_wide=wide,
         credit_cards=typed_table(results["credit"], TABLE_COLUMNS["credit_cards"], "credit_cards"),
         recurring_streams=typed_table(results["subscriptions"], TABLE_COLUMNS["recurring_streams"],

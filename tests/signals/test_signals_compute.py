@@ -335,6 +335,19 @@ def test_write_signal_tables_round_trip(tables):
     assert len(ids) == 3 and json.dumps(ids)
 
 
+def test_signals_view_equals_the_long_form_and_survives_a_rewrite(tables):
+    con = build_fixture().build()
+    con.execute("create table signals as select 1 as x")  # a warehouse from before signals became a view
+    write_signal_tables(con, tables)
+    write_signal_tables(con, tables)  # rewriting over the view works too
+    key = ["user_id", "window_days", "signal"]
+    view = con.execute("select * from signals").df().sort_values(key).reset_index(drop=True)
+    computed = tables.signals.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(view, computed, check_dtype=False)
+    assert con.execute("select table_type from information_schema.tables where table_name = 'signals'"
+                       ).fetchone() == ("VIEW",)
+
+
 def test_bad_frame_is_refused_before_anything_is_written(tables):
     con = build_fixture().build()
     broken = type(tables)(**{**tables.frames(), "payroll_deposits": tables.payroll_deposits.assign(
