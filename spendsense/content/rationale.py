@@ -234,8 +234,41 @@ def verify_rationale(template: RationaleTemplate, text: str, facts: list[dict]) 
 
 # --- inputs --------------------------------------------------------------------------------------------------
 
-def _prefixed(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
-    return frame.rename(columns={c: f"{prefix}.{c}" for c in frame.columns if c not in KEYS})
+def _key_positions(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+    """For each row of left, the row of right with the same (user_id, window_days) (right's keys are unique),
+    -1 where there is none."""
+    if not len(right):
+        return np.full(len(left), -1, dtype=np.int64)
+    lu, ru = left["user_id"].to_numpy(dtype=object), right["user_id"].to_numpy(dtype=object)
+    lw, rw = left["window_days"].to_numpy(), right["window_days"].to_numpy()
+    if len(lu) == len(ru) and (lu == ru).all() and (lw == rw).all():
+        return np.arange(len(left), dtype=np.int64)
+    users = pd.Index(pd.unique(right["user_id"].to_numpy(dtype=object)))
+    windows = pd.Index(pd.unique(right["window_days"].to_numpy()))
+    width = len(windows) + 1
+    code = lambda f: (users.get_indexer(pd.Index(f["user_id"].to_numpy(dtype=object))) * width
+                      + windows.get_indexer(pd.Index(f["window_days"].to_numpy())))
+    rk, lk = code(right), code(left)
+    pos = pd.Index(rk).get_indexer(pd.Index(lk))
+    pos[(lk < 0) | (lk % width == width - 1)] = -1  # unknown user or window (get_indexer gave -1)
+    return pos
+
+
+def _without(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """frame without the given columns (those present), as frame.drop(columns=...) but cheaper for small frames."""
+    keep = [i for i, c in enumerate(frame.columns) if c not in columns]
+    return frame if len(keep) == frame.shape[1] else frame.take(keep, axis=1)
+
+
+def _left_joined(left: pd.DataFrame, right: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    """right's non-key columns (prefixed) aligned to left's rows as `left.merge(right, on=KEYS, how='left')` aligns
+    them (right has one row per key; missing rows are nulls, with the same dtype promotion as the merge)."""
+    values = _without(right, KEYS).reset_index(drop=True)
+    pos = _key_positions(left, right)
+    if len(values) != len(left) or not (pos == np.arange(len(left))).all():
+        values = values.reindex(pos)
+    out = values.set_axis([f"{prefix}.{c}" for c in values.columns], axis=1)
+    return out.reset_index(drop=True)
 
 
 def rationale_inputs(signals_wide: pd.DataFrame, credit_cards: pd.DataFrame,
@@ -250,23 +283,23 @@ def rationale_inputs(signals_wide: pd.DataFrame, credit_cards: pd.DataFrame,
       mean_amount, then merchant.
     - top_subscription_streams: the first MAX_STREAMS streams in that order; `merchant` as a list.
     """
-    out = signals_wide.copy()
-    cards = credit_cards.drop(columns=[c for c in ("transaction_ids",) if c in credit_cards.columns])
+    base = signals_wide.reset_index(drop=True)
+    parts = [base]
+    cards = _without(credit_cards, ["transaction_ids"])
     by_util = _grouped_order(cards, [("utilization", False), ("balance", False), ("account_id", True)])
-    out = out.merge(_prefixed(_first_per_key(by_util), "top_card_by_utilization"), on=KEYS, how="left")
+    parts.append(_left_joined(base, _first_per_key(by_util), "top_card_by_utilization"))
     paying = cards[pd.to_numeric(cards["interest_charges"], errors="coerce").fillna(0) > 0]
     by_int = _grouped_order(paying, [("interest_charges", False), ("utilization", False), ("account_id", True)])
-    out = out.merge(_prefixed(_first_per_key(by_int), "top_card_by_interest"), on=KEYS, how="left")
+    parts.append(_left_joined(base, _first_per_key(by_int), "top_card_by_interest"))
 
-    streams = recurring_streams.drop(
-        columns=[c for c in ("transaction_ids",) if c in recurring_streams.columns])
+    streams = _without(recurring_streams, ["transaction_ids"])
     subs = streams[streams["is_subscription"].fillna(False).astype(bool)]
     subs = _grouped_order(subs, [("amount_in_window", False), ("mean_amount", False), ("merchant", True)])
-    out = out.merge(_prefixed(_first_per_key(subs), "top_subscription_stream"), on=KEYS, how="left")
+    parts.append(_left_joined(base, _first_per_key(subs), "top_subscription_stream"))
     text_cols = ["merchant"]  # the only stream text a template lists today; add columns here when needed
     top = subs.groupby(KEYS, sort=False).head(MAX_STREAMS).reset_index(drop=True)
-    out = out.merge(_prefixed(_lists_per_key(top, text_cols), "top_subscription_streams"), on=KEYS, how="left")
-    return out
+    parts.append(_left_joined(base, _lists_per_key(top, text_cols), "top_subscription_streams"))
+    return pd.concat(parts, axis=1)
 
 
 def _grouped_order(frame: pd.DataFrame, by: list[tuple[str, bool]]) -> pd.DataFrame:

@@ -71,6 +71,20 @@ def _int_text(values: np.ndarray, prefix: str = "", suffix: str = "") -> np.ndar
     return np.where(nan, "unknown", prefix + ints + suffix)
 
 
+def _sorted_unique(frame: pd.DataFrame) -> bool:
+    """Whether (user_id, window_days) strictly increase row by row (so sorting would not move a row)."""
+    u = frame["user_id"].to_numpy(dtype=object)
+    w = frame["window_days"].to_numpy()
+    if len(u) < 2:
+        return True
+    if pd.isna(u).any() or pd.isna(w).any():
+        return False
+    try:
+        return bool(((u[1:] > u[:-1]) | ((u[1:] == u[:-1]) & (w[1:] > w[:-1]))).all())
+    except TypeError:
+        return False
+
+
 def offer_eligibility(offers: Sequence[Offer], users_features: pd.DataFrame,
                       guardrails: Guardrails | None = None) -> pd.DataFrame:
     """Eligibility of every (user_id, window_days) for every offer, with the failing rules as a reason.
@@ -96,7 +110,8 @@ def offer_eligibility(offers: Sequence[Offer], users_features: pd.DataFrame,
                if c not in users_features.columns]
     if missing:
         raise ValueError(f"users_features is missing column(s) {missing}")
-    users = users_features.sort_values(KEYS, kind="stable").reset_index(drop=True)
+    users = users_features.reset_index(drop=True) if _sorted_unique(users_features) \
+        else users_features.sort_values(KEYS, kind="stable").reset_index(drop=True)
     offers = list(offers)
     n_u, n_o = len(users), len(offers)
 
@@ -163,10 +178,8 @@ def offer_eligibility(offers: Sequence[Offer], users_features: pd.DataFrame,
     offer_cols = pd.DataFrame({"offer_id": [o.id for o in offers], "offer_version": [o.version for o in offers],
                                "partner": [o.partner for o in offers], "product_type": ptype})
     offer_cols["offer_version"] = offer_cols["offer_version"].astype(np.int64)
-    out = pd.concat([users[KEYS].take(user_rows).reset_index(drop=True),
-                     offer_cols.take(offer_rows).reset_index(drop=True)], axis=1)
-    out["eligible"] = eligible.ravel()
-    out["reason"] = reason
+    flags = {"eligible": eligible.ravel(), "reason": reason}
     for name, mat in zip(RULES, (ok_type, ok_income, ok_score, ok_util, ok_excl, ok_req), strict=True):
-        out[f"pass_{name}"] = np.ascontiguousarray(mat).ravel()
-    return out
+        flags[f"pass_{name}"] = np.ascontiguousarray(mat).ravel()
+    return pd.concat([users[KEYS].take(user_rows).reset_index(drop=True),
+                      offer_cols.take(offer_rows).reset_index(drop=True), pd.DataFrame(flags)], axis=1)

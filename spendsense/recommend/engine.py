@@ -57,8 +57,13 @@ _ARROW_TYPES = {"VARCHAR": pa.string(), "JSON": pa.string(), "INTEGER": pa.int32
 
 
 def read_sql(name: str) -> str:
-    """Text of one of the recommend step's .sql files."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    """Text of one of the recommend step's .sql files (read once per process)."""
+    if name not in _SQL:
+        _SQL[name] = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return _SQL[name]
+
+
+_SQL: dict[str, str] = {}
 
 
 # ----------------------------------------------------------------------------------------------- contracts
@@ -160,14 +165,17 @@ def empty_arrow(name: str) -> pa.Table:
     return arrow_table({c: np.zeros(0, dtype=object) for c, _ in TABLE_COLUMNS[name]}, name)
 
 
+_EMPTY: dict[str, pa.Table] = {}
+
+
 def empty_outputs() -> RecommendOutputs:
-    """Outputs with no rows (e.g. for a user without consent)."""
-    arrow = {}
-    with duckdb.connect() as con:
-        for name in OUTPUT_TABLES:
-            cols = ", ".join(f'cast(null as {t}) as "{c}"' for c, t in TABLE_COLUMNS[name])
-            arrow[name] = con.sql(f"select {cols} limit 0").to_arrow_table()
-    return RecommendOutputs(arrow)
+    """Outputs with no rows (e.g. for a user without consent); the empty tables are typed once per process."""
+    if not _EMPTY:
+        with duckdb.connect() as con:
+            for name in OUTPUT_TABLES:
+                cols = ", ".join(f'cast(null as {t}) as "{c}"' for c, t in TABLE_COLUMNS[name])
+                _EMPTY[name] = con.sql(f"select {cols} limit 0").to_arrow_table()
+    return RecommendOutputs(dict(_EMPTY))
 
 
 # ------------------------------------------------------------------------------------------------ inputs
@@ -206,12 +214,28 @@ def consent_by_user(consent: pd.DataFrame) -> pd.DataFrame:
 def _sorted_windows(signals_wide: pd.DataFrame) -> pd.DataFrame:
     """signals_wide in (user_id, window_days) order; duplicate keys are an error."""
     _require(signals_wide, "signals_wide", KEYS)
+    if _strictly_increasing(signals_wide):  # already sorted and unique (the signal step writes it so)
+        return signals_wide.reset_index(drop=True)
     sw = signals_wide.sort_values(KEYS, kind="stable").reset_index(drop=True)
     dup = sw.duplicated(KEYS)
     if dup.any():
         first = sw.loc[dup.idxmax(), KEYS].tolist()
         raise ValueError(f"signals_wide: duplicate row for (user_id, window_days) = {tuple(first)}")
     return sw
+
+
+def _strictly_increasing(frame: pd.DataFrame) -> bool:
+    """Whether (user_id, window_days) strictly increase row by row (so sorting would not move a row)."""
+    u = frame["user_id"].to_numpy(dtype=object)
+    w = frame["window_days"].to_numpy()
+    if len(u) < 2:
+        return True
+    if pd.isna(u).any() or pd.isna(w).any():
+        return False
+    try:
+        return bool(((u[1:] > u[:-1]) | ((u[1:] == u[:-1]) & (w[1:] > w[:-1]))).all())
+    except TypeError:
+        return False
 
 
 def _aligned_personas(keys: pd.DataFrame, personas: pd.DataFrame) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from spendsense.guardrails.tone import APOSTROPHES, _compile, _rule_key
 LIST_FORMAT = "list"
 NUMERIC_FORMATS = ("usd", "pct", "rate", "months", "days", "count")
 _BIG = 1e13  # beyond this the float fast path is not trusted
+SMALL = 8  # up to this many values, numbers are formatted by format_value one by one (same strings)
 STRING = pa.string()
 
 
@@ -128,6 +129,8 @@ def format_values(values, fmt: str) -> pa.Array:
     if base not in NUMERIC_FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     x = _numeric(values)
+    if len(x) <= SMALL:  # a few values: format_value itself is cheaper than the kernels' fixed cost
+        return pa.array([format_value(float(v), fmt) for v in x], STRING)
     if base == "usd":
         cents, unsure = _half_up(x, 2)
         ac = np.abs(cents)
@@ -304,8 +307,22 @@ def input_key(template: RationaleTemplate, column: str) -> str:
     return f"{template.source}.{column.split('.', 1)[1]}" if "." in column else column
 
 
+_PLANS: dict[int, tuple[RationaleTemplate, TemplatePlan]] = {}
+
+
 def template_plan(template: RationaleTemplate) -> TemplatePlan:
-    """The rendering plan of a template."""
+    """The rendering plan of a template (made once per template object)."""
+    cached = _PLANS.get(id(template))
+    if cached is not None and cached[0] is template:
+        return cached[1]
+    plan = _make_plan(template)
+    if len(_PLANS) > 4096:
+        _PLANS.clear()
+    _PLANS[id(template)] = (template, plan)
+    return plan
+
+
+def _make_plan(template: RationaleTemplate) -> TemplatePlan:
     holders = tuple(Placeholder(name, fmt, template.fields[name], input_key(template, template.fields[name]))
                     for name, fmt in template.placeholders())
     pieces = tuple((literal, name) for literal, name, _, _ in string.Formatter().parse(template.text))
@@ -355,15 +372,25 @@ def _missing(series: pd.Series, fmt: str) -> np.ndarray:
     return ~np.isfinite(_numeric(series))
 
 
-def template_values_frame(plan: TemplatePlan, inputs: pd.DataFrame) -> pd.DataFrame:
-    """The raw value of each placeholder (columns named like the placeholders) for every row of inputs."""
+def template_value_columns(plan: TemplatePlan, inputs: pd.DataFrame,
+                           rows: np.ndarray | None = None) -> dict[str, pd.Series]:
+    """The raw value of each placeholder (keyed by placeholder name) for every row of inputs (or the given row
+    positions)."""
     out = {}
     for h in plan.placeholders:
-        col = inputs[h.key] if h.key in inputs.columns else pd.Series(np.nan, index=inputs.index, dtype=object)
+        if h.key not in inputs.columns:
+            col = pd.Series(np.nan, index=pd.RangeIndex(len(inputs) if rows is None else len(rows)), dtype=object)
+        else:
+            col = inputs[h.key] if rows is None else inputs[h.key].iloc[rows]
         if plan.template.source == "top_subscription_streams":
             col = _cut_lists(col, plan.template.limit)
         out[h.name] = col.reset_index(drop=True)
-    return pd.DataFrame(out)
+    return out
+
+
+def template_values_frame(plan: TemplatePlan, inputs: pd.DataFrame) -> pd.DataFrame:
+    """The raw value of each placeholder (columns named like the placeholders) for every row of inputs."""
+    return pd.DataFrame(template_value_columns(plan, inputs))
 
 
 def needed_columns(plan: TemplatePlan, inputs: pd.DataFrame) -> list[str]:
@@ -372,16 +399,16 @@ def needed_columns(plan: TemplatePlan, inputs: pd.DataFrame) -> list[str]:
     return [c for c in dict.fromkeys(cols) if c in inputs.columns]
 
 
-def renderable(plan: TemplatePlan, inputs: pd.DataFrame) -> np.ndarray:
-    """Rows of rationale_inputs on which the template's requirements hold and every value it quotes exists."""
+def renderable(plan: TemplatePlan, inputs: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
+    """Rows of rationale_inputs (all, or those at the given positions) on which the template's requirements hold
+    and every value it quotes exists."""
     from spendsense.recommend.select import ConditionMasks
 
-    frame = inputs.reset_index(drop=True)
-    ok = np.ones(len(frame), dtype=bool)
-    masks = ConditionMasks(frame)
+    masks = ConditionMasks(inputs, rows)
+    ok = np.ones(masks.n, dtype=bool)
     for req in plan.template.requires:
         ok &= masks(req)
-    values = template_values_frame(plan, frame)
+    values = template_value_columns(plan, inputs, rows)
     for h in plan.placeholders:
         ok &= ~_missing(values[h.name], h.fmt)
     return ok
@@ -406,7 +433,7 @@ def choose_templates(templates: Mapping[str, RationaleTemplate], requested: np.n
             unknown = np.unique(want[state[want] < 0])
             if unknown.size:
                 plan = template_plan(templates[tid])
-                state[unknown] = renderable(plan, inputs[needed_columns(plan, inputs)].iloc[unknown])
+                state[unknown] = renderable(plan, inputs, unknown)
             hit = todo & (state[rows[sel]] == 1)
             chosen[sel[hit]] = tid
             todo &= ~hit
@@ -424,8 +451,8 @@ def render_template_rows(plan: TemplatePlan, inputs: pd.DataFrame, rows: np.ndar
     Returns Arrow strings: text, facts (JSON list of {signal, value, text}) and values (JSON object placeholder
     -> raw value: what `render_rationale` needs to reproduce the text), one per entry of `rows`.
     """
-    sub = inputs[needed_columns(plan, inputs)].iloc[np.asarray(rows, dtype=np.int64)]
-    values = template_values_frame(plan, sub)
+    rows = np.asarray(rows, dtype=np.int64)
+    values = template_value_columns(plan, inputs, rows)
     texts = {h.name: format_values(values[h.name], h.fmt) for h in plan.placeholders}
     literals = {h.name: json_values(values[h.name]) for h in plan.placeholders}
     pieces: list = []
@@ -434,7 +461,7 @@ def render_template_rows(plan: TemplatePlan, inputs: pd.DataFrame, rows: np.ndar
             pieces.append(literal)
         if name is not None:
             pieces.append(texts[name])
-    n = len(sub)
+    n = len(rows)
     text = join(*pieces) if pieces else pa.array([""] * n, STRING)
     facts: list = ["["]
     vals: list = ["{"]

@@ -66,8 +66,22 @@ class Items:
         return pd.Index(self.item_id).get_indexer(pd.Index(item_ids, dtype=object))
 
 
+_ITEMS: dict[int, tuple[Catalog, Items]] = {}
+
+
 def catalog_items(catalog: Catalog) -> Items:
-    """The catalog as aligned arrays, education then offers, each by item_id."""
+    """The catalog as aligned arrays, education then offers, each by item_id (built once per catalog object)."""
+    cached = _ITEMS.get(id(catalog))
+    if cached is not None and cached[0] is catalog:
+        return cached[1]
+    items = _catalog_items(catalog)
+    if len(_ITEMS) > 64:
+        _ITEMS.clear()
+    _ITEMS[id(catalog)] = (catalog, items)
+    return items
+
+
+def _catalog_items(catalog: Catalog) -> Items:
     entries = tuple(sorted(catalog.education, key=lambda e: e.id)) + tuple(sorted(catalog.offers, key=lambda e: e.id))
     for e in entries:
         if len(e.triggers) > MAX_TRIGGERS:
@@ -159,25 +173,31 @@ class ConditionMasks:
     """Truth of trigger conditions on every row of a frame, as Trigger.mask defines it (null values are False),
     with each column converted once and each distinct condition evaluated once."""
 
-    def __init__(self, frame: pd.DataFrame):
+    def __init__(self, frame: pd.DataFrame, rows: np.ndarray | None = None):
         self.frame = frame
+        self.rows = rows  # only these rows of the frame (positions), or all
+        self.n = len(frame) if rows is None else len(rows)
         self.columns: dict[str, np.ndarray] = {}
         self.masks: dict[tuple, np.ndarray] = {}
+
+    def _column(self, name: str) -> pd.Series:
+        col = self.frame[name]
+        return col if self.rows is None else col.iloc[self.rows]
 
     def __call__(self, trig) -> np.ndarray:
         key = (trig.signal, trig.op, trig.value)
         if key in self.masks:
             return self.masks[key]
         if trig.signal not in self.frame.columns:
-            out = np.zeros(len(self.frame), dtype=bool)
+            out = np.zeros(self.n, dtype=bool)
         elif isinstance(trig.value, str):
-            col = self.frame[trig.signal]
+            col = self._column(trig.signal)
             values = col.to_numpy(dtype=object)
             present = col.notna().to_numpy()
             out = present & _COMPARE[trig.op](values, trig.value).astype(bool)
         else:
             if trig.signal not in self.columns:
-                self.columns[trig.signal] = pd.to_numeric(self.frame[trig.signal], errors="coerce") \
+                self.columns[trig.signal] = pd.to_numeric(self._column(trig.signal), errors="coerce") \
                     .to_numpy(dtype=float, na_value=np.nan)
             x = self.columns[trig.signal]
             with np.errstate(invalid="ignore"):
