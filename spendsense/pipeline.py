@@ -157,12 +157,15 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
     from spendsense.content import load_catalog
     from spendsense.evaluate import (EvaluationInputs, evaluate, flat_metrics, load_evaluation_config,
                                      read_sql)
+    from spendsense.evaluate.store import export_traces
     from spendsense.recommend import replay_sample as replay_some
 
     cfg = load_evaluation_config()
     run_dir = Path(run_dir)
     truth_path = Path(dataset_dir) / "ground_truth" / "ground_truth.parquet"
+    behavior_signals = sorted({rule.signal for rule in cfg.behaviors.values()})
     with connect(warehouse, read_only=True) as con:
+        con.execute("set memory_limit = '2GB'")  # big intermediates (facts, traces) spill instead of growing
         read = lambda sql: con.execute(sql).df()  # noqa: E731
         users = read("select user_id, age_band, gender, region, income_tier from users")
         personas = read("select user_id, window_days, persona_id, matched_personas from persona_assignments")
@@ -172,13 +175,14 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
         timings_ms = single_user_latencies(con, warehouse, opstore, as_of, sample)
         inputs = EvaluationInputs(
             users=users,
-            signals_wide=read("select * from signals_wide"),
+            signals_wide=read("select user_id, window_days, "
+                              + ", ".join(f'"{s}"' for s in behavior_signals) + " from signals_wide"),
             persona_assignments=personas,
-            recommendations=read("select recommendation_id, user_id, window_days, kind, item_id, score_persona, "
-                                 "score_signal from recommendations"),
-            explainability=con.execute(read_sql("explainability")).df(),
-            audit=con.execute(read_sql("audit")).df(),
-            guardrail_events=read("select * from guardrail_events"),
+            recommendation_counts=read(read_sql("recommendation_counts")),
+            explainability=read(read_sql("explainability")),
+            audit=export_traces(con, run_dir / "decision_traces.jsonl"),
+            guardrail_counts=read(read_sql("guardrail_counts")),
+            eligibility_blocks=read(read_sql("eligibility_blocks")),
             funnel=read("select * from recommendation_funnel order by kind, stage_order"),
             shortfalls=read("select * from recommendation_shortfalls"),
             skipped_users=read("select * from skipped_users"),
@@ -188,7 +192,6 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
             n_offers=len(load_catalog().offers),
             ground_truth=pd.read_parquet(truth_path) if truth_path.exists() else None,
         )
-        con.execute(read_sql("trace_export"), {"path": str(run_dir / "decision_traces.jsonl")})
     evaluation = evaluate(inputs, cfg)
     evaluation.metrics["run_id"] = run_dir.name
     (run_dir / "metrics.json").write_text(json.dumps(evaluation.metrics, indent=2, default=str))

@@ -64,10 +64,11 @@ class EvaluationInputs:
     users: pd.DataFrame                 # user_id + demographic group columns
     signals_wide: pd.DataFrame
     persona_assignments: pd.DataFrame
-    recommendations: pd.DataFrame       # user_id, window_days, kind, item_id, score_persona, score_signal
-    explainability: pd.DataFrame        # explainability.sql result
-    audit: pd.DataFrame                 # audit.sql result
-    guardrail_events: pd.DataFrame
+    recommendation_counts: pd.DataFrame  # recommendation_counts.sql: per user, window and kind
+    explainability: pd.DataFrame        # explainability.sql: one row of counts
+    audit: pd.DataFrame                 # recommendations, with_trace, complete (one row; store.export_traces)
+    guardrail_counts: pd.DataFrame      # guardrail_counts.sql: events per guardrail, outcome and rule
+    eligibility_blocks: pd.DataFrame    # eligibility_blocks.sql: offers blocked per user and window
     funnel: pd.DataFrame
     shortfalls: pd.DataFrame
     skipped_users: pd.DataFrame
@@ -91,18 +92,24 @@ def _share(mask: pd.Series) -> float | None:
     return float(mask.mean()) if len(mask) else None
 
 
+def _ratio(part, whole) -> float | None:
+    """part / whole of two counts, None when whole is 0 (the share of a boolean column, from its counts)."""
+    return float(int(part) / int(whole)) if int(whole) else None
+
+
 def fairness_table(inputs: EvaluationInputs) -> pd.DataFrame:
     """One row per consenting user: groups and 0/1 outcomes over both windows (plus offer eligibility)."""
     pa = inputs.persona_assignments
     users = pa["persona_id"].ne("none").groupby(pa["user_id"]).any().astype(int)
     table = inputs.users.set_index("user_id").loc[users.index].copy()
     table["persona_assigned"] = users
-    recs = inputs.recommendations
-    table["education_delivered"] = table.index.isin(recs.loc[recs["kind"] == "education", "user_id"]).astype(int)
-    table["offer_delivered"] = table.index.isin(recs.loc[recs["kind"] == "offer", "user_id"]).astype(int)
-    blocked = inputs.guardrail_events[inputs.guardrail_events["guardrail"] == "eligibility"]
-    per_window = blocked.groupby(["user_id", "window_days"]).size()
-    fully_blocked = per_window[per_window >= inputs.n_offers].reset_index()["user_id"]
+    recs = inputs.recommendation_counts
+    delivered = lambda kind: table.index.isin(recs.loc[recs["kind"] == kind, "user_id"].unique()).astype(int)
+    table["education_delivered"] = delivered("education")
+    table["offer_delivered"] = delivered("offer")
+    blocks = inputs.eligibility_blocks
+    fully_blocked = blocks.loc[blocks["user_id"].notna() & blocks["window_days"].notna()
+                               & (blocks["blocked"] >= inputs.n_offers), "user_id"]
     windows = inputs.persona_assignments.groupby("user_id")["window_days"].nunique()
     blocked_windows = fully_blocked.value_counts().reindex(table.index, fill_value=0)
     table["offer_eligible"] = (blocked_windows < windows.reindex(table.index)).astype(int)
@@ -126,19 +133,21 @@ def latency_metrics(inputs: EvaluationInputs, n_users: int) -> dict:
 
 def guardrail_metrics(inputs: EvaluationInputs) -> dict:
     """Consent skips, eligibility removals by rule, recency removals, tone rewrites and rejections."""
-    ev = inputs.guardrail_events
+    ev = inputs.guardrail_counts
     elig = ev[ev["guardrail"] == "eligibility"]
-    by_rule = elig["rule"].astype(str).str.split(",").explode().value_counts().sort_index()
+    rules = elig.assign(rule=elig["rule"].astype(str).str.split(",")).explode("rule")
+    by_rule = rules.groupby("rule")["events"].sum().sort_index()
     tone = ev[ev["guardrail"] == "tone"]
+    count = lambda frame: int(frame["events"].sum())
     return {
         "consent_skips": int(inputs.skipped_users["user_id"].nunique()),
         "consent_skips_by_reason": {str(k): int(v) for k, v in
                                     inputs.skipped_users["reason"].value_counts().sort_index().items()},
-        "eligibility_removals": int(len(elig)),
+        "eligibility_removals": count(elig),
         "eligibility_removals_by_rule": {str(k): int(v) for k, v in by_rule.items()},
-        "recency_removals": int((ev["guardrail"] == "recency").sum()),
-        "tone_rewrites": int((tone["outcome"] == "rewritten").sum()),
-        "tone_rejections": int((tone["outcome"] == "rejected").sum()),
+        "recency_removals": count(ev[ev["guardrail"] == "recency"]),
+        "tone_rewrites": count(tone[tone["outcome"] == "rewritten"]),
+        "tone_rejections": count(tone[tone["outcome"] == "rejected"]),
     }
 
 
@@ -152,10 +161,10 @@ def evaluate(inputs: EvaluationInputs, cfg: EvaluationConfig) -> Evaluation:
     tables["coverage"] = cov
     tables["coverage_per_user"] = per_user
 
-    recs = inputs.recommendations
-    relevant = (recs["score_persona"] > 0) | (recs["score_signal"] > 0)
-    expl = inputs.explainability
-    audit = inputs.audit
+    recs = inputs.recommendation_counts
+    n_recs = int(recs["recommendations"].sum())
+    expl = inputs.explainability.iloc[0]
+    audit = inputs.audit.iloc[0]
 
     fair = fairness_table(inputs)
     fc = cfg.fairness
@@ -176,7 +185,7 @@ def evaluate(inputs: EvaluationInputs, cfg: EvaluationConfig) -> Evaluation:
 
     tables["funnel"] = inputs.funnel
     tables["latency"] = inputs.stage_timings
-    per_kind = recs.groupby(["user_id", "window_days", "kind"]).size().unstack("kind", fill_value=0)
+    per_kind = recs.groupby(["user_id", "window_days", "kind"])["recommendations"].sum().unstack("kind", fill_value=0)
     metrics = {
         "users": n_users,
         "consenting_users": consenting,
@@ -187,14 +196,14 @@ def evaluate(inputs: EvaluationInputs, cfg: EvaluationConfig) -> Evaluation:
             "min_behaviors": cfg.min_behaviors,
         },
         "explainability": {
-            "share_with_matching_fact": _share(expl["any_fact_matches"]),
-            "share_all_facts_match": _share(expl["all_facts_match"]),
-            "recommendations": int(len(expl)),
+            "share_with_matching_fact": _ratio(expl["with_matching_fact"], expl["recommendations"]),
+            "share_all_facts_match": _ratio(expl["all_facts_match"], expl["recommendations"]),
+            "recommendations": int(expl["recommendations"]),
         },
         "relevance": {
-            "share": _share(relevant),
-            "share_persona_match": _share(recs["score_persona"] > 0),
-            "share_signal_match": _share(recs["score_signal"] > 0),
+            "share": _ratio(recs["relevant"].sum(), n_recs),
+            "share_persona_match": _ratio(recs["persona_match"].sum(), n_recs),
+            "share_signal_match": _ratio(recs["signal_match"].sum(), n_recs),
         },
         "persona_agreement": None if agreement is None else [
             {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
@@ -202,7 +211,7 @@ def evaluate(inputs: EvaluationInputs, cfg: EvaluationConfig) -> Evaluation:
             .to_dict("records")],
         "latency": latency_metrics(inputs, n_users),
         "auditability": {
-            "share_with_complete_trace": _share(audit["complete"]),
+            "share_with_complete_trace": _ratio(audit["complete"], audit["recommendations"]),
             "replayed": int(len(inputs.replays)),
             "share_replay_match": _share(inputs.replays["ok"]) if len(inputs.replays) else None,
         },
@@ -215,9 +224,9 @@ def evaluate(inputs: EvaluationInputs, cfg: EvaluationConfig) -> Evaluation:
         },
         "guardrails": guardrail_metrics(inputs),
         "recommendations": {
-            "total": int(len(recs)),
-            "education": int((recs["kind"] == "education").sum()),
-            "offers": int((recs["kind"] == "offer").sum()),
+            "total": n_recs,
+            "education": int(recs.loc[recs["kind"] == "education", "recommendations"].sum()),
+            "offers": int(recs.loc[recs["kind"] == "offer", "recommendations"].sum()),
             "users_with_recommendations": int(recs["user_id"].nunique()),
             "education_per_user_window": {"min": int(per_kind.get("education", pd.Series([0])).min()),
                                           "max": int(per_kind.get("education", pd.Series([0])).max())},

@@ -1,4 +1,5 @@
--- Explainability: does each rationale quote facts that match the stored data?
+-- Explainability: does each rationale quote facts that match the stored data? One row of counts over all
+-- recommendations (any fact matching, every fact matching).
 -- A fact matches when its formatted text appears verbatim in the rationale and its value equals the stored
 -- signal (signals), card (credit_cards.<col>) or stream (recurring_streams.<col>) value of that user-window.
 with recommendations as (
@@ -103,23 +104,27 @@ element_checks as (
 ),
 
 fact_checks as (
-    select recommendation_id, fact_no, any_value(signal) as signal,
-           bool_and(text_quoted) as text_quoted, bool_and(value_matches) as value_matches
+    select recommendation_id, fact_no, bool_and(text_quoted) as text_quoted, bool_and(value_matches) as value_matches
     from element_checks
     group by recommendation_id, fact_no
 ),
 
-final as (
+per_recommendation as (
     select
         r.recommendation_id,
-        count(f.fact_no) as facts,
-        coalesce(sum(cast(f.text_quoted and f.value_matches as integer)), 0) as facts_matching,
         coalesce(bool_or(f.text_quoted and f.value_matches), false) as any_fact_matches,
-        coalesce(bool_and(f.text_quoted and f.value_matches), false) as all_facts_match,
-        list(f.signal) filter (where not (f.text_quoted and f.value_matches)) as failing_facts
+        coalesce(bool_and(f.text_quoted and f.value_matches), false) as all_facts_match
     from recommendations as r
     left join fact_checks as f using (recommendation_id)
     group by r.recommendation_id
+),
+
+final as (
+    select
+        count(*) as recommendations,
+        count(*) filter (where any_fact_matches) as with_matching_fact,
+        count(*) filter (where all_facts_match) as all_facts_match
+    from per_recommendation
 )
 
-select * from final order by recommendation_id
+select * from final
