@@ -39,6 +39,7 @@ from spendsense.ingest.problems import KEEP_CAP, REPORT_CAP, IngestError, Proble
 from spendsense.schema import TABLE_ORDER
 
 IN_MEMORY_STAGING_BYTES = 256 * 2**20  # CSV/JSON input smaller than this is staged in memory, larger on disk
+STAGING_MEMORY_LIMIT = "3GB"  # DuckDB spills sorts and hash tables to disk beyond this (100k users: ~3 GB peak)
 
 __all__ = ["IngestError", "IngestReport", "OpstoreWriteError", "Problem", "ingest"]
 
@@ -118,6 +119,7 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str, opstore_path: Path 
                 con.execute("set TimeZone = 'UTC'")
                 con.execute("set enable_progress_bar = false")
                 con.execute("set temp_directory = $dir", {"dir": str(Path(tmp) / "spill")})
+                con.execute("set memory_limit = $limit", {"limit": STAGING_MEMORY_LIMIT})
                 staging = readers.Staging()
                 for source in table_sources:
                     stage = readers.stage_csv if source.fmt == "csv" else readers.stage_parquet

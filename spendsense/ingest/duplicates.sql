@@ -1,6 +1,8 @@
 -- Rows whose primary key already appeared earlier in the input; every later copy is reported
 -- with the location of the first one.
-with staged as (
+-- `staged` is read twice rather than materialized: holding every row's key and position cost ~3 GB at 100k users,
+-- and the second read stops early when no key repeats (the join's build side is empty).
+with staged as not materialized (
     select _src, _row, _loc, {key_values}
     from {view}
     where _kept and {key_not_null}

@@ -1,19 +1,8 @@
 -- Row-level checks of one raw table: each failing (row, column, check) becomes one problem row.
--- The view, the list of findings, the joins to allowed-value tables and the filter are generated from the
--- contract (spendsense.schema) by spendsense.ingest.validate.row_checks_sql.
-with staged as (
-    select * from {view}
-),
-
-flagged as (
-    select
-        staged._src,
-        staged._row,
-        staged._loc,
-        [{findings}] as found
-    from staged
-    {joins}
-    where {any_failed}
+-- `flagged` is one row_checks_part.sql query per staged file, generated from the contract (spendsense.schema)
+-- and the file's column types by spendsense.ingest.validate.row_checks_sql.
+with flagged as (
+    {flagged}
 ),
 
 final as (

@@ -3,9 +3,11 @@
 Each raw table gets a union view `t_<table>` over its staged files with, for every contract column `c`, the value
 as found (`c`, text, NULL when empty) and the parsed value (`c__v`, the contract type, NULL when unparseable), and
 `_kept` (false for a JSON record superseded by a later file's copy: such copies are validated but not loaded, nor
-counted as duplicates).
+counted as duplicates). Each file's part of it is also a view `t_<table>_<n>`.
 Checks compare the two and look values up in allowed-value tables; failures land in the `_problems` table, one
 row per (row, column, check). No Python loop touches rows: a check is one SQL statement over every file.
+Row checks are written per file: a column a typed file (Parquet) already stores in its contract type cannot fail
+to parse, and its text is just the value cast, so its checks skip the text entirely (the costly part at scale).
 """
 
 from __future__ import annotations
@@ -48,12 +50,21 @@ create table _problems (
 """
 
 
+@dataclass(frozen=True)
+class PartView:
+    """One staged file's rows as a view shaped like its table's union view, and what its columns hold."""
+
+    name: str
+    present: frozenset[str]  # contract columns the file has, in a type that can hold the contract type
+    native: frozenset[str]  # of those, non-text columns already in the contract type (parsing is the identity)
+
+
 @dataclass
 class Views:
-    """The per-table union views and which files lack which columns."""
+    """The per-table union views and, per table, the views of its staged files."""
 
     given: set[str] = field(default_factory=set)  # tables with at least one staged file
-    missing: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (table, column) -> source indexes
+    parts: dict[str, list[PartView]] = field(default_factory=dict)  # table -> one view per staged file
 
 
 def _sql(name: str) -> str:
@@ -115,19 +126,19 @@ def _raw_sql(x: str, source_type: str) -> str:
 
 
 def build_views(con: duckdb.DuckDBPyConnection, staging: Staging, sources: list[Source]) -> tuple[Views, list[Problem]]:
-    """Create t_<table> for every raw table and report missing, extra and wrongly typed columns."""
+    """Create t_<table> (and t_<table>_<n> per file) for every raw table; report missing, extra, mistyped columns."""
     views, problems = Views(), []
     for table, columns in TABLES.items():
         parts = [s for s in staging.staged if s.table == table]
         selects = []
-        for part in parts:
+        for n, part in enumerate(parts):
             name = sources[part.src].name if part.src is not None else None
             contract = {c.name for c in columns}
             if part.fmt != "json":
                 problems += [Problem(name, None, c, f"unexpected column: not in the {table} contract "
                                                     f"({', '.join(c.name for c in columns)})", part.fmt)
                              for c in part.columns if c not in contract]
-            exprs = []
+            exprs, present, native = [], set(), set()
             for col in columns:
                 source_type = part.columns.get(col.name)
                 typed = parsed_sql(quote(col.name), source_type, col.dtype) if source_type else None
@@ -138,14 +149,19 @@ def build_views(con: duckdb.DuckDBPyConnection, staging: Staging, sources: list[
                     problems.append(Problem(name, None, col.name, f"column has type {source_type}; the contract "
                                                                   f"needs {col.dtype} (or text)", part.fmt))
                 if typed is None:
-                    views.missing.setdefault((table, col.name), []).append(part.src)
                     exprs.append(f"null::varchar as {quote(col.name)}, null::{col.dtype} as {quote(col.name + '__v')}")
                 else:
+                    present.add(col.name)
+                    if col.dtype != "VARCHAR" and _base_type(source_type) == col.dtype:
+                        native.add(col.name)
                     exprs.append(f"{_raw_sql(quote(col.name), source_type)} as {quote(col.name)}, "
                                  f"{typed} as {quote(col.name + '__v')}")
-            selects.append(f"select {part.src_expr} as _src, {part.row_expr} as _row, {part.loc_expr} as _loc, "
-                           f"{part.kept_expr} as _kept, "
-                           + ", ".join(exprs) + f" from {part.relation}")
+            select = (f"select {part.src_expr} as _src, {part.row_expr} as _row, {part.loc_expr} as _loc, "
+                      f"{part.kept_expr} as _kept, " + ", ".join(exprs) + f" from {part.relation}")
+            part_view = PartView(f"t_{table}_{n}", frozenset(present), frozenset(native))
+            con.execute(f"create view {part_view.name} as {select}")
+            views.parts.setdefault(table, []).append(part_view)
+            selects.append(select)
         if parts:
             views.given.add(table)
         else:
@@ -170,60 +186,72 @@ def create_allowed_values(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(PROBLEMS_DDL)
 
 
-def row_checks_sql(table: str, views: Views) -> tuple[str, dict]:
-    """The row-check query of one table and its bound parameters."""
-    findings, conditions, joins, params = [], [], [], {}
+def _part_checks_sql(table: str, part: PartView, params: dict) -> str | None:
+    """The flagged rows of one file's view (None if none of its columns can fail); adds bound parameters."""
+    findings, conditions, joins = [], [], []
 
-    def add(col: Column, chk: str, cond: str, extra: str = "null") -> None:
-        conditions.append(f"coalesce({cond}, false)")
-        findings.append(f"case when coalesce({cond}, false) then {{'col': '{col.name}', 'chk': '{chk}', "
-                        f"'val': left(staged.{quote(col.name)}, 80), 'extra': cast({extra} as varchar)}} end")
+    def add(col: Column, chk: str, cond: str, shown: str, extra: str = "null") -> None:
+        conditions.append(f"({cond})")  # NULL counts as passed, both in `where` and in `case when`
+        findings.append(f"case when {cond} then {{'col': '{col.name}', 'chk': '{chk}', "
+                        f"'val': left({shown}, 80), 'extra': cast({extra} as varchar)}} end")
 
     for i, col in enumerate(TABLES[table]):
+        if col.name not in part.present:  # a missing column is reported once, not per row
+            continue
         raw, val = f"staged.{quote(col.name)}", f"staged.{quote(col.name + '__v')}"
-        if not col.nullable:
-            missing = views.missing.get((table, col.name))
-            cond = f"({raw} is null or trim({raw}) = '')"
-            if missing:
-                params[f"missing_{i}"] = missing
-                cond += f" and not list_contains($missing_{i}, staged._src)"
-            add(col, "required", cond)
-        if col.dtype != "VARCHAR":
-            add(col, "type", f"{raw} is not null and {val} is null")
+        native = col.name in part.native  # text is cast(val), NULL exactly when val is, never blank or unparseable
+        shown = f"cast({val} as varchar)" if native else raw
+        if not col.nullable:  # blank: only spaces, so nothing is left after ltrim (as after trim, at half the cost)
+            add(col, "required", f"{val} is null" if native else f"({raw} is null or ltrim({raw}) = '')", shown)
+        if col.dtype != "VARCHAR" and not native:
+            add(col, "type", f"{raw} is not null and {val} is null", shown)
         if col.dtype == "DOUBLE":
-            add(col, "nonfinite", f"not isfinite({val})")
+            add(col, "nonfinite", f"not isfinite({val})", shown)
         if col.dtype == "DATE":
             params.update(min_date=MIN_DATE, max_date=MAX_DATE)
-            add(col, "date_range", f"{val} not between $min_date and $max_date")
+            add(col, "date_range", f"{val} not between $min_date and $max_date", shown)
         if col.dtype == "TIMESTAMP":
             params.update(min_ts=dt.datetime.combine(MIN_DATE, dt.time()),
                           max_ts=dt.datetime.combine(MAX_DATE, dt.time.max))
-            add(col, "date_range", f"{val} not between $min_ts and $max_ts")
+            add(col, "date_range", f"{val} not between $min_ts and $max_ts", shown)
         domain = CODE_DOMAINS.get((table, col.name), col.enum)
         if domain == "account_subtype":
             joins.append("left join _enum_account_type e_type on e_type.value = staged.\"type__v\"")
             joins.append("left join _subtypes st on st.type = staged.\"type__v\" and st.subtype = staged.\"subtype__v\"")
-            add(col, "subtype", f"{val} is not null and e_type.value is not null and st.subtype is null",
+            add(col, "subtype", f"{val} is not null and e_type.value is not null and st.subtype is null", shown,
                 extra="staged.\"type__v\"")
         elif domain:
             joins.append(f"left join _enum_{domain} e_{i} on e_{i}.value = {val}")
-            add(col, f"enum:{domain}", f"{val} is not null and e_{i}.value is null")
+            add(col, f"enum:{domain}", f"{val} is not null and e_{i}.value is null", shown)
         if (table, col.name) in NON_NEGATIVE:
-            add(col, "negative", f"{val} < 0")
+            add(col, "negative", f"{val} < 0", shown)
         if (table, col.name) in BOUNDS:
             params[f"low_{i}"], params[f"high_{i}"] = BOUNDS[(table, col.name)]
-            add(col, "bounds", f"{val} not between $low_{i} and $high_{i}", extra=f"$low_{i} || '-' || $high_{i}")
+            add(col, "bounds", f"{val} not between $low_{i} and $high_{i}", shown,
+                extra=f"$low_{i} || '-' || $high_{i}")
         if (table, col.name) == ("accounts", "mask"):
             params["mask_pattern"] = MASK_PATTERN
-            add(col, "mask", f"{val} is not null and not regexp_full_match({val}, $mask_pattern)")
-    sql = _sql("row_checks").format(view=f"t_{table}", findings=",\n        ".join(findings),
-                                    joins="\n    ".join(joins), any_failed="\n        or ".join(conditions))
-    return sql, params
+            add(col, "mask", f"{val} is not null and not regexp_full_match({val}, $mask_pattern)", shown)
+    if not conditions:
+        return None
+    return _sql("row_checks_part").format(view=part.name, findings=",\n        ".join(findings),
+                                          joins="\n    ".join(joins), any_failed="\n    or ".join(conditions))
+
+
+def row_checks_sql(table: str, views: Views) -> tuple[str | None, dict]:
+    """The row-check query of one table (None if nothing can fail) and its bound parameters."""
+    params: dict = {}
+    flagged = [sql for part in views.parts.get(table, []) if (sql := _part_checks_sql(table, part, params))]
+    if not flagged:
+        return None, params
+    return _sql("row_checks").format(flagged="\n    union all\n".join(flagged)), params
 
 
 def check_rows(con: duckdb.DuckDBPyConnection, table: str, views: Views) -> None:
     """Record every row-level problem of one table."""
     sql, params = row_checks_sql(table, views)
+    if sql is None:
+        return
     con.execute(f"insert into _problems (src, row, loc, tbl, col, chk, val, extra) "
                 f"select src, row, loc, $tbl, col, chk, val, extra from ({sql})", {**params, "tbl": table})
 

@@ -8,6 +8,7 @@ Every case starts from the tiny valid dataset (conftest.py), breaks exactly one 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from collections.abc import Callable
@@ -150,6 +151,9 @@ CASES = [
          edit_tables=set_value("transactions", 3, "date", "2026-02-30")),
     Case("csv-date-before-1970", "csv", "transactions.csv", 5, "authorized_date", "outside the plausible range",
          edit_tables=set_value("transactions", 4, "authorized_date", "1969-12-31")),
+    Case("parquet-date-before-1970", "parquet", "transactions.parquet", 4, "authorized_date",
+         "'1969-12-31' is outside the plausible range",
+         edit_tables=set_value("transactions", 4, "authorized_date", dt.date(1969, 12, 31))),  # stays DATE
     Case("parquet-date-with-time", "parquet", "transactions.parquet", 3, "date", "not a valid date",
          edit_files=write_parquet_datetime_dates),
     # --- required values
@@ -157,6 +161,8 @@ CASES = [
          edit_tables=set_value("transactions", 5, "name", "")),
     Case("parquet-null-required", "parquet", "accounts.parquet", 2, "iso_currency_code", "missing value",
          edit_tables=set_value("accounts", 2, "iso_currency_code", None)),
+    Case("parquet-null-required-number", "parquet", "transactions.parquet", 3, "amount", "missing value",
+         edit_tables=set_value("transactions", 3, "amount", None)),  # stays DOUBLE: the typed fast path
     # --- allowed values
     Case("csv-unknown-account-type", "csv", "accounts.csv", 3, "type", "'crypto' is not an allowed account type",
          edit_tables=set_value("accounts", 2, "type", "crypto")),
