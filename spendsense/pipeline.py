@@ -23,8 +23,10 @@ def as_date(value: str | dt.date) -> dt.date:
 
 
 def connect(warehouse: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the run's DuckDB warehouse."""
-    return duckdb.connect(str(warehouse), read_only=read_only)
+    """Open the run's DuckDB warehouse (without DuckDB's console progress bar: steps report their own progress)."""
+    con = duckdb.connect(str(warehouse), read_only=read_only)
+    con.execute("set enable_progress_bar = false")
+    return con
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -12,6 +13,7 @@ import pyarrow.compute as pc
 from spendsense.evaluate import read_sql
 
 CHUNK_ROWS = 50_000  # recommendations per range: bounds the traces held (about 7 kB each) and sorted at once
+WORKERS = 2  # ranges rendered at once: a range fits in one DuckDB row group, so one range keeps one core busy
 
 
 def _write_lines(fh, lines: pa.ChunkedArray) -> None:
@@ -34,9 +36,21 @@ def export_traces(con: duckdb.DuckDBPyConnection, path: Path | str, chunk_rows: 
     chunks = con.execute(read_sql("trace_chunks"), {"rows": chunk_rows}).fetchall()
     export = read_sql("trace_export")
     with_trace = complete = 0
-    with open(path, "wb") as fh:
-        for _, first_user, last_user in chunks:
-            part = con.sql(export, params={"first_user": first_user, "last_user": last_user}).to_arrow_table()
+
+    def render(first_user: str, last_user: str) -> pa.Table:
+        cursor = con.cursor()  # one connection per thread; DuckDB renders both ranges at once
+        try:
+            return cursor.sql(export, params={"first_user": first_user, "last_user": last_user}).to_arrow_table()
+        finally:
+            cursor.close()
+
+    with open(path, "wb") as fh, ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        pending = [pool.submit(render, first, last) for _, first, last in chunks[:WORKERS]]
+        for i in range(len(chunks)):  # written in range order; at most WORKERS ranges in memory
+            part = pending.pop(0).result()
+            if i + WORKERS < len(chunks):
+                _, first, last = chunks[i + WORKERS]
+                pending.append(pool.submit(render, first, last))
             _write_lines(fh, part.column("line"))
             with_trace += int(pc.sum(part.column("has_trace")).as_py() or 0)
             complete += int(pc.sum(part.column("complete")).as_py() or 0)
