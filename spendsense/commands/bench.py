@@ -20,6 +20,7 @@ busy process shows up in the wall times (the CPU times are less affected).
 Examples:
   spendsense bench                   100,000 users (the target size; about 25M transactions)
   spendsense bench --users 10000
+  spendsense bench --fresh           regenerate the cached data so generation is timed too
   spendsense bench --users 1000 --no-doc --samples 20
 """
 
@@ -32,6 +33,7 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
     p.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2026, 10, 31), metavar="YYYY-MM-DD")
     p.add_argument("--samples", type=int, default=200, help="users timed through the single-user path (default 200)")
+    p.add_argument("--fresh", action="store_true", help="generate the data again even if cached (times generation)")
     p.add_argument("--no-doc", action="store_true", help="do not update docs/performance.md")
     p.set_defaults(handler=handle)
 
@@ -42,7 +44,7 @@ def handle(args) -> int:
     from spendsense.bench import run_benchmark, update_performance_doc
 
     print(f"SpendSense benchmark: {args.users:,} users, seed {args.seed}")
-    r = run_benchmark(args.users, args.seed, args.as_of, single_user_samples=args.samples)
+    r = run_benchmark(args.users, args.seed, args.as_of, single_user_samples=args.samples, fresh=args.fresh)
     print()
     print(f"  all stages after generation: {r['after_generation_seconds']:.1f} s "
           f"({r['per_user_ms']:.3f} ms per user); peak memory {r['peak_rss_mb']:.0f} MiB")
