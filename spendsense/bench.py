@@ -33,7 +33,7 @@ TARGETS = (
     ("signals_over_floor", 10, "x", "signals stage / floor scan", False),
     ("single_user_p95_ms", 100, "ms", "single-user recompute p95", False),
 )
-DOC_BLOCK = re.compile(r"<!-- bench n=(\d+) -->.*?<!-- /bench -->\n?", re.S)
+DOC_BLOCK = re.compile(r"<!-- bench n=(\d+) -->.*?<!-- /bench -->\n?", re.DOTALL)
 
 
 def _peak_rss_mb() -> float:
@@ -125,7 +125,7 @@ def run_benchmark(n_users: int, seed: int = 42, as_of: dt.date = dt.date(2026, 1
     after_generation = sum(r["seconds"] for r in timed if r["stage"] != "generate")
     signals = next(r["seconds"] for r in timed if r["stage"] == "signals")
     report = {
-        "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "load_average": load_at_start,
         "n_users": n_users, "seed": seed, "machine": machine_facts(), "stages": results,
         "after_generation_seconds": round(after_generation, 2),
@@ -140,7 +140,7 @@ def run_benchmark(n_users: int, seed: int = 42, as_of: dt.date = dt.date(2026, 1
     }
     report["targets"] = target_checks(report)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{dt.datetime.now(dt.timezone.utc).strftime('%Y%m%dT%H%M%SZ')}_n{n_users}.json"
+    path = out_dir / f"{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}_n{n_users}.json"
     path.write_text(json.dumps(report, indent=2, default=str))
     report["path"] = str(path)
     return report

@@ -185,7 +185,7 @@ def run_pipeline(params: RunParams, run_id: str | None = None, wait: bool = Fals
                     render_report(executed, staged / "report.html")
             result.total_seconds = round(time.perf_counter() - started, 3)
             (staged / "run.json").write_text(json.dumps({
-                "run_id": run_id, "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "run_id": run_id, "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "step_seconds": result.step_seconds, "total_seconds": result.total_seconds}, indent=2))
             log.info("run %s complete in %.2f s; publishing", run_id, result.total_seconds)
         finally:
@@ -218,8 +218,8 @@ def _keep_failed(staged: Path, root: Path) -> Path:
 
 def _record_deliveries(run_dir: Path) -> None:
     """Record the published run's recommendations as shown, for the recency rule of later runs."""
-    from spendsense.recommend import delivered_recommendations
     from spendsense import opstore
+    from spendsense.recommend import delivered_recommendations
 
     con = opstore.connect()
     try:

@@ -157,8 +157,7 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
     import pandas as pd
 
     from spendsense.content import load_catalog
-    from spendsense.evaluate import (EvaluationInputs, evaluate, flat_metrics, load_evaluation_config,
-                                     read_sql)
+    from spendsense.evaluate import EvaluationInputs, evaluate, flat_metrics, load_evaluation_config, read_sql
     from spendsense.evaluate.store import export_traces
     from spendsense.recommend import replay_sample as replay_some
 
@@ -168,7 +167,7 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
     behavior_signals = sorted({rule.signal for rule in cfg.behaviors.values()})
     with connect(warehouse, read_only=True) as con:
         con.execute("set memory_limit = '2GB'")  # big intermediates (facts, traces) spill instead of growing
-        read = lambda sql: con.execute(sql).df()  # noqa: E731
+        read = lambda sql: con.execute(sql).df()
         users = read("select user_id, age_band, gender, region, income_tier from users")
         personas = read("select user_id, window_days, persona_id, matched_personas from persona_assignments")
         consenting = personas["user_id"].drop_duplicates().sort_values().tolist()

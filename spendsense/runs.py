@@ -33,7 +33,7 @@ def runs_dir(root: Path | None = None) -> Path:
 
 def new_run_id(now: dt.datetime | None = None) -> str:
     """A sortable run id from the wall clock, e.g. 20261128T013000Z."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     return now.strftime("%Y%m%dT%H%M%SZ")
 
 
@@ -95,7 +95,7 @@ def run_lock(root: Path | None = None, wait: bool = False):
             ) from None
         fh.seek(0)
         fh.truncate()
-        fh.write(f"pid {os.getpid()} since {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}")
+        fh.write(f"pid {os.getpid()} since {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}")
         fh.flush()
         yield
     finally:

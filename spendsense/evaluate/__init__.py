@@ -4,9 +4,9 @@ fairness and guardrail statistics (definitions: docs/evaluation.md)."""
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -127,7 +127,7 @@ def latency_metrics(inputs: EvaluationInputs, n_users: int) -> dict:
         "per_user_ms": round(1000 * total / n_users, 3) if n_users else None,
         "single_user_p50_ms": round(float(np.percentile(ms, 50)), 2) if len(ms) else None,
         "single_user_p95_ms": round(float(np.percentile(ms, 95)), 2) if len(ms) else None,
-        "single_user_sample": int(len(ms)),
+        "single_user_sample": len(ms),
     }
 
 
@@ -212,7 +212,7 @@ def evaluate(inputs: EvaluationInputs, cfg: EvaluationConfig) -> Evaluation:
         "latency": latency_metrics(inputs, n_users),
         "auditability": {
             "share_with_complete_trace": _ratio(audit["complete"], audit["recommendations"]),
-            "replayed": int(len(inputs.replays)),
+            "replayed": len(inputs.replays),
             "share_replay_match": _share(inputs.replays["ok"]) if len(inputs.replays) else None,
         },
         "fairness": {
@@ -232,7 +232,7 @@ def evaluate(inputs: EvaluationInputs, cfg: EvaluationConfig) -> Evaluation:
                                           "max": int(per_kind.get("education", pd.Series([0])).max())},
             "offers_per_user_window": {"min": int(per_kind.get("offer", pd.Series([0])).min()),
                                        "max": int(per_kind.get("offer", pd.Series([0])).max())},
-            "shortfalls": int(len(inputs.shortfalls)),
+            "shortfalls": len(inputs.shortfalls),
         },
     }
     return Evaluation(metrics, tables)
@@ -273,7 +273,7 @@ def headline(metrics: dict, section: str = "summary") -> str:
         return "| guardrail | count |\n|---|---:|\n" + "\n".join(f"| {k} | {v:,} |" for k, v in rows)
     lat, aud, rec = metrics["latency"], metrics["auditability"], metrics["recommendations"]
     agreement = metrics.get("persona_agreement") or []
-    worst = lambda key: min((r[key] for r in agreement if r[key] is not None), default=None)  # noqa: E731
+    worst = lambda key: min((r[key] for r in agreement if r[key] is not None), default=None)
     rows = [
         ("users / consenting", f"{metrics['users']:,} / {metrics['consenting_users']:,}"),
         ("coverage (persona and ≥ 3 behaviors)", _pct(metrics["coverage"]["overall"])),

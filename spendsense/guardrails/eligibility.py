@@ -71,7 +71,7 @@ def _int_text(values: np.ndarray, prefix: str = "", suffix: str = "") -> np.ndar
     return np.where(nan, "unknown", prefix + ints + suffix)
 
 
-def _sorted_unique(frame: pd.DataFrame) -> bool:
+def keys_strictly_increasing(frame: pd.DataFrame) -> bool:
     """Whether (user_id, window_days) strictly increase row by row (so sorting would not move a row)."""
     u = frame["user_id"].to_numpy(dtype=object)
     w = frame["window_days"].to_numpy()
@@ -110,7 +110,7 @@ def offer_eligibility(offers: Sequence[Offer], users_features: pd.DataFrame,
                if c not in users_features.columns]
     if missing:
         raise ValueError(f"users_features is missing column(s) {missing}")
-    users = users_features.reset_index(drop=True) if _sorted_unique(users_features) \
+    users = users_features.reset_index(drop=True) if keys_strictly_increasing(users_features) \
         else users_features.sort_values(KEYS, kind="stable").reset_index(drop=True)
     offers = list(offers)
     n_u, n_o = len(users), len(offers)

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from spendsense.content import PERSONA_TAGS, Catalog, Guardrails, ScoringConfig, rationale_inputs
 from spendsense.content.models import ACCOUNT_SUBTYPES
 from spendsense.guardrails import subtype_column
+from spendsense.guardrails.eligibility import keys_strictly_increasing
 from spendsense.recommend.rationales import STRING, RenderedUnits, choose_templates, join, render_units, where
 from spendsense.recommend.select import (
     CUT_MAX,
@@ -214,7 +215,7 @@ def consent_by_user(consent: pd.DataFrame) -> pd.DataFrame:
 def _sorted_windows(signals_wide: pd.DataFrame) -> pd.DataFrame:
     """signals_wide in (user_id, window_days) order; duplicate keys are an error."""
     _require(signals_wide, "signals_wide", KEYS)
-    if _strictly_increasing(signals_wide):  # already sorted and unique (the signal step writes it so)
+    if keys_strictly_increasing(signals_wide):  # already sorted and unique (the signal step writes it so)
         return signals_wide.reset_index(drop=True)
     sw = signals_wide.sort_values(KEYS, kind="stable").reset_index(drop=True)
     dup = sw.duplicated(KEYS)
@@ -222,20 +223,6 @@ def _sorted_windows(signals_wide: pd.DataFrame) -> pd.DataFrame:
         first = sw.loc[dup.idxmax(), KEYS].tolist()
         raise ValueError(f"signals_wide: duplicate row for (user_id, window_days) = {tuple(first)}")
     return sw
-
-
-def _strictly_increasing(frame: pd.DataFrame) -> bool:
-    """Whether (user_id, window_days) strictly increase row by row (so sorting would not move a row)."""
-    u = frame["user_id"].to_numpy(dtype=object)
-    w = frame["window_days"].to_numpy()
-    if len(u) < 2:
-        return True
-    if pd.isna(u).any() or pd.isna(w).any():
-        return False
-    try:
-        return bool(((u[1:] > u[:-1]) | ((u[1:] == u[:-1]) & (w[1:] > w[:-1]))).all())
-    except TypeError:
-        return False
 
 
 def _aligned_personas(keys: pd.DataFrame, personas: pd.DataFrame) -> pd.DataFrame:

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from spendsense.content import RationaleTemplate, format_value
 from spendsense.guardrails import check_tone
 from spendsense.guardrails.tone import APOSTROPHES, _compile, _rule_key
+from spendsense.recommend.memo import by_identity
 
 LIST_FORMAT = "list"
 NUMERIC_FORMATS = ("usd", "pct", "rate", "months", "days", "count")
@@ -312,14 +313,7 @@ _PLANS: dict[int, tuple[RationaleTemplate, TemplatePlan]] = {}
 
 def template_plan(template: RationaleTemplate) -> TemplatePlan:
     """The rendering plan of a template (made once per template object)."""
-    cached = _PLANS.get(id(template))
-    if cached is not None and cached[0] is template:
-        return cached[1]
-    plan = _make_plan(template)
-    if len(_PLANS) > 4096:
-        _PLANS.clear()
-    _PLANS[id(template)] = (template, plan)
-    return plan
+    return by_identity(_PLANS, template, _make_plan, cap=4096)
 
 
 def _make_plan(template: RationaleTemplate) -> TemplatePlan:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from spendsense.content import PERSONA_TAGS, Catalog, EducationItem, Guardrails, Offer, ScoringConfig
 from spendsense.guardrails import offer_eligibility
+from spendsense.recommend.memo import by_identity
 
 KEYS = ["user_id", "window_days"]
 KINDS = ("education", "offer")
@@ -71,14 +72,7 @@ _ITEMS: dict[int, tuple[Catalog, Items]] = {}
 
 def catalog_items(catalog: Catalog) -> Items:
     """The catalog as aligned arrays, education then offers, each by item_id (built once per catalog object)."""
-    cached = _ITEMS.get(id(catalog))
-    if cached is not None and cached[0] is catalog:
-        return cached[1]
-    items = _catalog_items(catalog)
-    if len(_ITEMS) > 64:
-        _ITEMS.clear()
-    _ITEMS[id(catalog)] = (catalog, items)
-    return items
+    return by_identity(_ITEMS, catalog, _catalog_items, cap=64)
 
 
 def _catalog_items(catalog: Catalog) -> Items:
