@@ -164,6 +164,7 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
     cfg = load_evaluation_config()
     run_dir = Path(run_dir)
     truth_path = Path(dataset_dir) / "ground_truth" / "ground_truth.parquet"
+    # catalogue signal names (validated at config load), so quoting them as identifiers below is safe
     behavior_signals = sorted({rule.signal for rule in cfg.behaviors.values()})
     with connect(warehouse, read_only=True) as con:
         con.execute("set memory_limit = '2GB'")  # big intermediates (facts, traces) spill instead of growing

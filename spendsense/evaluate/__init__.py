@@ -13,19 +13,12 @@ import pandas as pd
 
 from spendsense import paths
 from spendsense.config import StrictModel, load_config
+from spendsense.content.models import Trigger
 from spendsense.evaluate.agreement import persona_agreement
 from spendsense.evaluate.coverage import coverage
 from spendsense.evaluate.fairness import group_rates, parity_ratios
 
 SQL_DIR = Path(__file__).parent
-
-
-class BehaviorRule(StrictModel):
-    """A signal family counts as a detected behavior when this comparison holds."""
-
-    signal: str
-    op: str
-    value: float
 
 
 class FairnessConfig(StrictModel):
@@ -40,7 +33,7 @@ class FairnessConfig(StrictModel):
 class EvaluationConfig(StrictModel):
     """config/evaluation.yaml."""
 
-    behaviors: dict[str, BehaviorRule]
+    behaviors: dict[str, Trigger]  # a family counts as a detected behavior when its comparison holds
     min_behaviors: int = 3
     fairness: FairnessConfig = FairnessConfig()
     replay_sample: int = 50

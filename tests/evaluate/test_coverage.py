@@ -26,3 +26,18 @@ def test_covered_needs_a_persona_and_three_behaviors():
     assert per_user.set_index("user_id")["covered"].to_dict() == {"a": True, "b": False, "c": False, "d": False}
     assert per_user.set_index("user_id")["behaviors"].to_dict() == {"a": 3, "b": 3, "c": 2, "d": 2}
     assert summary.set_index("window_days").loc[30, "coverage"] == pytest.approx(0.25)
+
+
+def test_a_behavior_rule_naming_an_unknown_signal_fails_at_load(tmp_path):
+    import yaml
+
+    from spendsense import paths
+    from spendsense.config import ConfigError
+    from spendsense.evaluate import load_evaluation_config
+
+    cfg = yaml.safe_load((paths.CONFIG_DIR / "evaluation.yaml").read_text())
+    cfg["behaviors"]["fees"]["signal"] = "fee_cnt"
+    path = tmp_path / "evaluation.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ConfigError, match=r"behaviors\.fees\.signal: .*unknown signal 'fee_cnt'"):
+        load_evaluation_config(path)
