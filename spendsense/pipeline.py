@@ -159,9 +159,11 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
     from spendsense.content import load_catalog
     from spendsense.evaluate import EvaluationInputs, evaluate, flat_metrics, load_evaluation_config, read_sql
     from spendsense.evaluate.store import export_traces
+    from spendsense.evaluate.truth import recommendation_truth
     from spendsense.recommend import replay_sample as replay_some
 
     cfg = load_evaluation_config()
+    catalog = load_catalog()
     run_dir = Path(run_dir)
     truth_path = Path(dataset_dir) / "ground_truth" / "ground_truth.parquet"
     # catalogue signal names (validated at config load), so quoting them as identifiers below is safe
@@ -191,7 +193,8 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
             stage_timings=stage_timings(run_dir),
             single_user_ms=timings_ms,
             replays=replay_some(warehouse, n=replay_sample),
-            n_offers=len(load_catalog().offers),
+            n_offers=len(catalog.offers),
+            truth=recommendation_truth(read(read_sql("truth_inputs")), read("select * from signals_wide"), catalog),
             ground_truth=pd.read_parquet(truth_path) if truth_path.exists() else None,
         )
     evaluation = evaluate(inputs, cfg)

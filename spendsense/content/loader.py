@@ -99,7 +99,8 @@ class Catalog:
 
     def entries_frame(self) -> pd.DataFrame:
         """One row per education item and offer: item_id, kind, version, title, format, partner, product_type,
-        persona_tags (list), priority, rationale_template, n_triggers, and the offer eligibility thresholds."""
+        persona_tags (list), priority, rationale_template, n_triggers, audience, so_that, and the offer eligibility
+        thresholds."""
         rows = []
         for kind, entries in (("education", self.education), ("offer", self.offers)):
             for e in entries:
@@ -109,9 +110,10 @@ class Catalog:
                     "format": getattr(e, "format", None), "partner": getattr(e, "partner", None),
                     "product_type": getattr(e, "product_type", None), "persona_tags": list(e.persona_tags),
                     "priority": e.priority, "rationale_template": e.rationale_template,
-                    "n_triggers": len(e.triggers),
+                    "n_triggers": len(e.triggers), "audience": e.audience, "so_that": e.so_that,
                     "min_annual_income": elig.min_annual_income if elig else None,
                     "min_credit_score": elig.min_credit_score if elig else None,
+                    "max_credit_score": elig.max_credit_score if elig else None,
                     "max_utilization": elig.max_utilization if elig else None,
                     "excluded_if_has_subtypes": list(elig.excluded_if_has_subtypes) if elig else None,
                     "requires_subtypes": list(elig.requires_subtypes) if elig else None,
@@ -177,6 +179,18 @@ def _unique_ids(shown: str, key: str, entries: list, seen: dict[str, str], probl
             seen[e.id] = where
 
 
+def _unique_so_that(entries, problems: list[str]) -> None:
+    """Every entry's so_that clause is its own (so no two recommendations of one user-window read the same)."""
+    seen: dict[str, str] = {}
+    for shown, key, i, e in entries:
+        norm = " ".join(e.so_that.lower().split())
+        where = f"{shown}: {key}[{i}] (id={e.id})"
+        if norm in seen:
+            problems.append(f"{where}: so_that: the same clause as {seen[norm]}; say what this item does")
+        else:
+            seen[norm] = where
+
+
 def _tone_problems(where: str, fields: Mapping[str, str], guardrails: Guardrails, problems: list[str]) -> None:
     for name, text in fields.items():
         for m in find_tone_matches(text, guardrails):
@@ -222,6 +236,10 @@ def load_catalog(content_dir: Path | str | None = None, guardrails: Guardrails |
             if isinstance(e, Offer) and not refused and e.product_type not in guardrails.allowed_product_types:
                 problems.append(f"{where}: product_type {e.product_type!r} is not in allowed_product_types "
                                 f"of {g_shown}; review it and add it there first")
+
+    _unique_so_that(((shown[name], key, i, e) for name, key, entries in
+                     ((EDUCATION_FILE, "items", education), (OFFERS_FILE, "offers", offers)) for i, e in entries),
+                    problems)
 
     for i, t in templates:
         where = f"{shown[RATIONALES_FILE]}: templates[{i}] (id={t.id})"

@@ -160,15 +160,28 @@ class _CatalogEntry(StrictModel):
     triggers: list[Trigger] = Field(default_factory=list)
     priority: float = Field(ge=0.0, le=1.0)
     rationale_template: str = Field(pattern=SLUG)
+    # what this item does for the person: appended to the rationale sentence, unique in the catalog
+    so_that: str = Field(min_length=20, max_length=300)
+    # targeted: a candidate only where one of its triggers holds; general: for anyone (at most one per window)
+    audience: Literal["targeted", "general"] = "targeted"
 
     @field_validator("persona_tags")
     @classmethod
     def _unique_tags(cls, v: list[str]) -> list[str]:
         return _unique(v, "persona tag")
 
+    @model_validator(mode="after")
+    def _relevance_rule(self) -> _CatalogEntry:
+        if self.audience == "targeted" and not self.triggers:
+            raise ValueError("a targeted item needs at least one trigger (persona tags only raise the score); "
+                             "declare `audience: general` for content meant for everyone")
+        if self.audience == "general" and self.triggers:
+            raise ValueError("a general item is shown without triggers; remove them or make it targeted")
+        return self
+
     def text_fields(self) -> dict[str, str]:
         """The user-facing text of the entry, by field name (checked by the tone guardrail at load)."""
-        return {"title": self.title, "summary": self.summary}
+        return {"title": self.title, "summary": self.summary, "so_that": self.so_that}
 
 
 class EducationItem(_CatalogEntry):
@@ -178,8 +191,8 @@ class EducationItem(_CatalogEntry):
     body: str = Field(min_length=40)
 
     def text_fields(self) -> dict[str, str]:
-        """Title, summary and body."""
-        return {"title": self.title, "summary": self.summary, "body": self.body}
+        """Title, summary, so_that and body."""
+        return {**super().text_fields(), "body": self.body}
 
 
 class Eligibility(StrictModel):
@@ -187,9 +200,11 @@ class Eligibility(StrictModel):
 
     min_annual_income: float = Field(default=0.0, ge=0.0)  # compared with avg_monthly_income * 12
     min_credit_score: int | None = Field(default=None, ge=300, le=850)
+    max_credit_score: int | None = Field(default=None, ge=300, le=850)  # products for people building credit
     max_utilization: float | None = Field(default=None, ge=0.0)  # compared with max_utilization (no cards: pass)
     excluded_if_has_subtypes: list[str] = Field(default_factory=list)  # holding any of these excludes
     requires_subtypes: list[str] = Field(default_factory=list)  # must hold at least one of these (if listed)
+    situation: list[Trigger] = Field(default_factory=list)  # all must hold on the user's signals (null fails)
 
     @field_validator("excluded_if_has_subtypes", "requires_subtypes")
     @classmethod
@@ -204,6 +219,9 @@ class Eligibility(StrictModel):
         both = set(self.excluded_if_has_subtypes) & set(self.requires_subtypes)
         if both:
             raise ValueError(f"subtype(s) {sorted(both)} both required and excluded")
+        if self.min_credit_score is not None and self.max_credit_score is not None \
+                and self.min_credit_score > self.max_credit_score:
+            raise ValueError("min_credit_score is greater than max_credit_score")
         return self
 
 
@@ -219,9 +237,15 @@ class Offer(_CatalogEntry):
     def _canonical_type(cls, v: object) -> object:
         return normalize_product_type(v) if isinstance(v, str) else v
 
+    @model_validator(mode="after")
+    def _offers_are_targeted(self) -> Offer:
+        if self.audience != "targeted":
+            raise ValueError("offers are always targeted: a partner product is never shown to everyone")
+        return self
+
     def text_fields(self) -> dict[str, str]:
-        """Partner, title and summary."""
-        return {"partner": self.partner, "title": self.title, "summary": self.summary}
+        """Partner, title, summary and so_that."""
+        return {"partner": self.partner, **super().text_fields()}
 
 
 class RationaleTemplate(StrictModel):

@@ -62,6 +62,22 @@ def fairness_html(fairness: object) -> str:
                         raw_html=["verdict"] if "verdict" in keys else [], css="ss-fairness-table")
 
 
+def quality_rows(metrics: dict | None) -> list[tuple[str, object]]:
+    """The strict recommendation-quality figures of metrics.json (relevance, rationale truth, repeats)."""
+    rel = (metrics or {}).get("relevance") or {}
+    truth = (metrics or {}).get("rationale_truth") or {}
+    if "not_admitted" not in rel or not truth:
+        return []
+    return [
+        ("relevance: admitted by a trigger that holds",
+         f"{fmt_pct(rel.get('share'))} ({rel['not_admitted']} not admitted)"),
+        ("general items (at most per window)", f"{rel.get('general')} ({rel.get('general_max_per_user_window')})"),
+        ("rationale truth: every premise holds",
+         f"{fmt_pct(truth.get('share'))} ({truth.get('false_premises')} false)"),
+        ("repeated rationale texts in a window", truth.get("repeated_rationales")),
+    ]
+
+
 def persona_mix_figure(mix: pd.DataFrame) -> dict:
     """Grouped bars (a plain plotly figure dict): users per persona, one colour per window."""
     data = [{"type": "bar", "name": f"{int(window)} days", "x": part["persona_id"].tolist(),
@@ -104,10 +120,12 @@ class OverviewView(View):
         d = self.data
         counts = d.counts()
         review = d.review_counts()
+        metrics = d.metrics()
         self.kpis.value = heading(f"Run {d.run_id}" + (f" · data as of {d.as_of}" if d.as_of else "")) + kv_table([
             ("users", counts["users"]),
             ("users with recommendations", counts["users_with_recommendations"]),
             ("recommendations", counts["recommendations"]),
+            *quality_rows(metrics),
             ("review queue (pending + flagged)", review["pending"] + review["flagged"]),
             ("flagged", review["flagged"]), ("approved", review["approved"]),
             ("overridden", review["overridden"]), ("suppressed", review["suppressed"]),
@@ -125,7 +143,6 @@ class OverviewView(View):
                 self._plotted_run = d.run_id
         else:
             self.mix.value = heading("Persona mix", 2) + '<div class="ss-muted">no persona assignments</div>'
-        metrics = d.metrics()
         if metrics is None:
             self.metrics.value = heading("Metrics", 2) + '<div class="ss-muted">No metrics.json in this run.</div>'
             self.fairness.value = heading("Fairness", 2) + fairness_html(None)

@@ -17,6 +17,7 @@ from spendsense.content.models import Trigger
 from spendsense.evaluate.agreement import persona_agreement
 from spendsense.evaluate.coverage import coverage
 from spendsense.evaluate.fairness import group_rates, parity_ratios
+from spendsense.evaluate.truth import truth_metrics
 
 SQL_DIR = Path(__file__).parent
 
@@ -69,6 +70,7 @@ class EvaluationInputs:
     single_user_ms: list[float]
     replays: pd.DataFrame               # recommendation_id, ok
     n_offers: int
+    truth: pd.DataFrame | None = None   # truth.recommendation_truth: admitted, premises_hold, repeated
     ground_truth: pd.DataFrame | None = None
 
 
@@ -78,6 +80,9 @@ class Evaluation:
 
     metrics: dict
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+TRUTH_KEYS = ("rationale_truth", "false_premises", "repeated_rationales", "user_windows_with_repeats")
 
 
 def _share(mask: pd.Series) -> float | None:
@@ -178,6 +183,10 @@ def evaluate(inputs: EvaluationInputs, cfg: EvaluationConfig) -> Evaluation:
 
     tables["funnel"] = inputs.funnel
     tables["latency"] = inputs.stage_timings
+    if inputs.truth is not None:
+        tables["recommendation_truth"] = inputs.truth
+    strict = truth_metrics(inputs.truth if inputs.truth is not None else pd.DataFrame(
+        columns=["user_id", "window_days", "general", "admitted", "premises_hold", "repeated"]))
     per_kind = recs.groupby(["user_id", "window_days", "kind"])["recommendations"].sum().unstack("kind", fill_value=0)
     metrics = {
         "users": n_users,
@@ -194,9 +203,15 @@ def evaluate(inputs: EvaluationInputs, cfg: EvaluationConfig) -> Evaluation:
             "recommendations": int(expl["recommendations"]),
         },
         "relevance": {
-            "share": _ratio(recs["relevant"].sum(), n_recs),
-            "share_persona_match": _ratio(recs["persona_match"].sum(), n_recs),
-            "share_signal_match": _ratio(recs["signal_match"].sum(), n_recs),
+            **{k: v for k, v in strict.items() if k not in TRUTH_KEYS},
+            # the old, looser figure, named as what it is: the item is tagged for a persona the user matched
+            "share_persona_tagged": _ratio(recs["persona_match"].sum(), n_recs),
+        },
+        "rationale_truth": {
+            "share": strict["rationale_truth"],
+            "false_premises": strict["false_premises"],
+            "repeated_rationales": strict["repeated_rationales"],
+            "user_windows_with_repeats": strict["user_windows_with_repeats"],
         },
         "persona_agreement": None if agreement is None else [
             {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
@@ -255,7 +270,8 @@ def _pct(value) -> str:
 
 
 def headline(metrics: dict, section: str = "summary") -> str:
-    """A Markdown table of the key figures (section "summary") or of the guardrail statistics."""
+    """A Markdown table of the key figures (section "summary"), the relevance and truth figures ("truth") or the
+    guardrail statistics ("guardrails")."""
     if section == "guardrails":
         g = metrics["guardrails"]
         rows = [("consent skips (users)", g["consent_skips"]),
@@ -264,6 +280,19 @@ def headline(metrics: dict, section: str = "summary") -> str:
                 ("recency removals", g["recency_removals"]), ("tone rewrites", g["tone_rewrites"]),
                 ("tone rejections", g["tone_rejections"])]
         return "| guardrail | count |\n|---|---:|\n" + "\n".join(f"| {k} | {v:,} |" for k, v in rows)
+    if section == "truth":
+        rel, truth = metrics["relevance"], metrics["rationale_truth"]
+        rows = [("targeted recommendations", f"{rel['targeted']:,}"),
+                ("  admitted by a trigger that holds", _pct(rel["share"])),
+                ("  not admitted by any trigger", rel["not_admitted"]),
+                ("general-audience recommendations", f"{rel['general']:,}"),
+                ("  most in one user-window", rel["general_max_per_user_window"]),
+                ("rationales whose every premise holds", _pct(truth["share"])),
+                ("  with a false premise", truth["false_premises"]),
+                ("repeated rationale texts within a user-window", truth["repeated_rationales"]),
+                ("tagged for a persona the user matched (the older, looser figure)",
+                 _pct(rel["share_persona_tagged"]))]
+        return "| measure | value |\n|---|---:|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
     lat, aud, rec = metrics["latency"], metrics["auditability"], metrics["recommendations"]
     agreement = metrics.get("persona_agreement") or []
     worst = lambda key: min((r[key] for r in agreement if r[key] is not None), default=None)
@@ -271,7 +300,11 @@ def headline(metrics: dict, section: str = "summary") -> str:
         ("users / consenting", f"{metrics['users']:,} / {metrics['consenting_users']:,}"),
         ("coverage (persona and ≥ 3 behaviors)", _pct(metrics["coverage"]["overall"])),
         ("explainability (rationale quotes matching facts)", _pct(metrics["explainability"]["share_with_matching_fact"])),
-        ("relevance", _pct(metrics["relevance"]["share"])),
+        ("relevance: admitted by a holding trigger (general items aside)", _pct(metrics["relevance"]["share"])),
+        ("general items (most per user-window)",
+         f"{metrics['relevance']['general']:,} ({metrics['relevance']['general_max_per_user_window']})"),
+        ("rationale truth: every premise holds", _pct(metrics["rationale_truth"]["share"])),
+        ("repeated rationale texts within a user-window", metrics["rationale_truth"]["repeated_rationales"]),
         ("auditability: complete traces", _pct(aud["share_with_complete_trace"])),
         ("auditability: replays matching", f"{_pct(aud['share_replay_match'])} of {aud['replayed']}"),
         ("persona precision / recall (worst persona)", f"{_pct(worst('precision'))} / {_pct(worst('recall'))}"),

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from spendsense.content.models import Guardrails, Offer, normalize_product_type
+from spendsense.content.models import Guardrails, Offer, Trigger, normalize_product_type
 
 KEYS = ["user_id", "window_days"]
-RULES = ("product_type", "income", "credit_score", "utilization", "excluded_subtypes", "required_subtypes")
+RULES = ("product_type", "income", "credit_score", "utilization", "excluded_subtypes", "required_subtypes",
+         "situation")
 
 
 def subtype_column(subtype: str) -> str:
@@ -22,9 +23,9 @@ def subtype_column(subtype: str) -> str:
 
 
 def eligibility_features(signals_wide: pd.DataFrame, users: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
-    """users_features for offer_eligibility: signals_wide's income and utilization, the user's credit score,
-    and the list of account subtypes the user holds (all account types; business accounts are not ingested)."""
-    base = signals_wide[KEYS + ["avg_monthly_income", "max_utilization"]]
+    """users_features for offer_eligibility: the signals_wide row (income, utilization and the columns offer
+    situations read), the user's credit score, and the list of account subtypes the user holds (all account types; business accounts are not ingested)."""
+    base = signals_wide  # every signal column, for offer situations
     base = base.merge(users[["user_id", "credit_score"]], on="user_id", how="left")
     held = (accounts.dropna(subset=["subtype"]).drop_duplicates(["user_id", "subtype"])
             .sort_values(["user_id", "subtype"]).groupby("user_id")["subtype"].agg(list)
@@ -71,6 +72,32 @@ def _int_text(values: np.ndarray, prefix: str = "", suffix: str = "") -> np.ndar
     return np.where(nan, "unknown", prefix + ints + suffix)
 
 
+def _situations(offers: list[Offer], users: pd.DataFrame):
+    """Per (user, offer), whether every `situation` condition of the offer holds, and a function giving the
+    failed conditions' text at failing positions. Each distinct condition is evaluated once over all rows."""
+    n_u, n_o = len(users), len(offers)
+    ok = np.ones((n_u, n_o), dtype=bool)
+    conditions: list[tuple[int, Trigger]] = [(j, t) for j, o in enumerate(offers) for t in o.eligibility.situation]
+    if not conditions:
+        return ok, lambda i, j: np.full(len(i), "", dtype=object)
+    missing = sorted({t.signal for _, t in conditions if t.signal not in users.columns})
+    if missing:
+        raise ValueError(f"users_features needs signal column(s) {missing} (offer situations refer to them)")
+    holds = [t.mask(users).to_numpy(dtype=bool) for _, t in conditions]
+    for (j, _), h in zip(conditions, holds, strict=True):
+        ok[:, j] &= h
+
+    def failed(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        out = np.full(len(i), "", dtype=object)
+        for (col, t), h in zip(conditions, holds, strict=True):
+            hit = (j == col) & ~h[i]
+            text = f"situation {t.describe()} does not hold"
+            out[hit] = np.where(out[hit] == "", text, out[hit] + ", " + text)
+        return out
+
+    return ok, failed
+
+
 def keys_strictly_increasing(frame: pd.DataFrame) -> bool:
     """Whether (user_id, window_days) strictly increase row by row (so sorting would not move a row)."""
     u = frame["user_id"].to_numpy(dtype=object)
@@ -97,8 +124,10 @@ def offer_eligibility(offers: Sequence[Offer], users_features: pd.DataFrame,
         (spaces as underscores: has_savings, has_money_market, has_credit_card).
     Rules (all must pass): product type allowed and not refused by config/guardrails.yaml (a refused type is
     never eligible, even if it slipped into the catalog); annual income >= min_annual_income; credit_score >=
-    min_credit_score; max_utilization <= max_utilization; holds none of excluded_if_has_subtypes; holds at
-    least one of requires_subtypes (when listed).
+    min_credit_score and <= max_credit_score (unknown fails either); max_utilization <= max_utilization; holds
+    none of excluded_if_has_subtypes; holds at least one of requires_subtypes (when listed); every `situation`
+    condition holds on the row's signal columns (users_features must then carry those signals_wide columns; a
+    null value fails).
     Returns user_id, window_days, offer_id, offer_version, partner, product_type, eligible, reason ('' when
     eligible, else the failing rules joined by '; '), and one boolean pass_<rule> column per rule, ordered by
     user_id, window_days, then catalog order of offers.
@@ -122,6 +151,8 @@ def offer_eligibility(offers: Sequence[Offer], users_features: pd.DataFrame,
     min_income = np.array([o.eligibility.min_annual_income for o in offers], dtype=float)
     min_score = np.array([np.nan if o.eligibility.min_credit_score is None else o.eligibility.min_credit_score
                           for o in offers], dtype=float)
+    max_score = np.array([np.nan if o.eligibility.max_credit_score is None else o.eligibility.max_credit_score
+                          for o in offers], dtype=float)
     max_util = np.array([np.nan if o.eligibility.max_utilization is None else o.eligibility.max_utilization
                          for o in offers], dtype=float)
     subtypes = sorted({s for o in offers for s in o.eligibility.excluded_if_has_subtypes
@@ -139,13 +170,16 @@ def offer_eligibility(offers: Sequence[Offer], users_features: pd.DataFrame,
 
     ok_type = np.broadcast_to(~(refused | unknown), (n_u, n_o))
     ok_income = (min_income[None, :] <= 0) | (annual[:, None] >= min_income[None, :])
-    ok_score = np.isnan(min_score)[None, :] | (score[:, None] >= min_score[None, :])
+    ok_score_min = np.isnan(min_score)[None, :] | (score[:, None] >= min_score[None, :])
+    ok_score_max = np.isnan(max_score)[None, :] | (score[:, None] <= max_score[None, :])
+    ok_score = ok_score_min & ok_score_max
     ok_util = np.isnan(max_util)[None, :] | np.isnan(util)[:, None] | (util[:, None] <= max_util[None, :])
     conflict = held.astype(np.int32) @ excl.T.astype(np.int32) > 0
     has_required = held.astype(np.int32) @ req.T.astype(np.int32) > 0
     ok_excl = ~conflict
     ok_req = ~req.any(axis=1)[None, :] | has_required
-    eligible = ok_type & ok_income & ok_score & ok_util & ok_excl & ok_req
+    ok_situation, situation_failed = _situations(offers, users)
+    eligible = ok_type & ok_income & ok_score & ok_util & ok_excl & ok_req & ok_situation
 
     # reasons: strings built only at the failing (user, offer) positions, rule by rule (vectorized)
     type_msg = np.array([
@@ -153,17 +187,20 @@ def offer_eligibility(offers: Sequence[Offer], users_features: pd.DataFrame,
         else f"product type {p!r} is not in allowed_product_types" if u else ""
         for p, r, u in zip(ptype, refused, unknown, strict=True)], dtype=object)
     income_u, income_o = _int_text(annual, "$"), _int_text(min_income, "$")
-    score_u, score_o = _int_text(score), _int_text(min_score)
+    score_u, score_o, score_max = _int_text(score), _int_text(min_score), _int_text(max_score)
     util_u, util_o = _int_text(util * 100, suffix="%"), _int_text(max_util * 100, suffix="%")
     req_text = np.array(["needs one of " + ", ".join(repr(s) for s in o.eligibility.requires_subtypes)
                          for o in offers], dtype=object)
     messages = [
         (ok_type, lambda i, j: type_msg[j]),
         (ok_income, lambda i, j: "annual income " + income_u[i] + " below minimum " + income_o[j]),
-        (ok_score, lambda i, j: "credit score " + score_u[i] + " below minimum " + score_o[j]),
+        (ok_score_min, lambda i, j: "credit score " + score_u[i] + " below minimum " + score_o[j]),
+        (ok_score_max, lambda i, j: "credit score " + score_u[i] + " above maximum " + score_max[j]
+         + " (built for people starting out with credit)"),
         (ok_util, lambda i, j: "utilization " + util_u[i] + " above maximum " + util_o[j]),
         (ok_excl, lambda i, j: _held_text(held[i] & excl[j], subtypes)),
         (ok_req, lambda i, j: req_text[j]),
+        (ok_situation, lambda i, j: situation_failed(i, j)),
     ]
     reason = np.full(n_u * n_o, "", dtype=object)
     for ok, make in messages:
@@ -179,7 +216,8 @@ def offer_eligibility(offers: Sequence[Offer], users_features: pd.DataFrame,
                                "partner": [o.partner for o in offers], "product_type": ptype})
     offer_cols["offer_version"] = offer_cols["offer_version"].astype(np.int64)
     flags = {"eligible": eligible.ravel(), "reason": reason}
-    for name, mat in zip(RULES, (ok_type, ok_income, ok_score, ok_util, ok_excl, ok_req), strict=True):
+    for name, mat in zip(RULES, (ok_type, ok_income, ok_score, ok_util, ok_excl, ok_req, ok_situation),
+                         strict=True):
         flags[f"pass_{name}"] = np.ascontiguousarray(mat).ravel()
     return pd.concat([users[KEYS].take(user_rows).reset_index(drop=True),
                       offer_cols.take(offer_rows).reset_index(drop=True), pd.DataFrame(flags)], axis=1)

@@ -71,8 +71,7 @@ context_parts as (
                           for f in filtered_out if f.stage = 'persona_match'])::varchar, 'null')
             as persona_filtered_json,
         coalesce(to_json(case when len(not_relevant) = 0 then []
-            else [{'reason': 'not relevant: not tagged for this user''s assigned or matched personas, '
-                             || 'and none of its signal triggers matched',
+            else [{'reason': 'not relevant: none of its triggers holds for this user and window',
                    'count': len(not_relevant), 'items': not_relevant}] end)::varchar, 'null')
             as trigger_filtered_json,
         coalesce(to_json([{'item_id': f.item_id, 'reason': f.reason}
@@ -137,14 +136,12 @@ reasons as (
             when score_persona = 1 then 'tagged for the assigned persona ' || persona_id
             when score_persona > 0 then 'tagged for ' || array_to_string(shared_personas, ', ')
                 || ', another persona this user matches'
-            else 'not tagged for this user''s personas (relevant through its signal triggers)'
+            else 'not tagged for this user''s personas (admitted by its triggers alone)'
         end as persona_reason,
         case
-            when triggers_total = 0 then 'general content without signal triggers (relevant through its persona tags)'
-            when len(matched_triggers) = 0 then 'none of its ' || triggers_total
-                || ' triggers matched (relevant through its persona tags)'
-            else len(matched_triggers) || ' of ' || triggers_total || ' triggers matched: '
-                || array_to_string(matched_triggers, '; ')
+            when triggers_total = 0 then 'general-audience content: shown without a trigger, at most one per window'
+            else 'admitted by ' || len(matched_triggers) || ' of its ' || triggers_total || ' triggers: '
+                || array_to_string(admitted_by, '; ')
         end as trigger_reason,
         case
             when days_since_shown is null then 'never shown to this user'
@@ -188,7 +185,7 @@ recommendation_parts as (
         to_json({'passed': true, 'component': score_persona, 'reason': persona_reason})::varchar as persona_json,
         to_json({
             'passed': true, 'component': score_signal, 'triggers_total': triggers_total,
-            'matched_triggers': matched_triggers, 'reason': trigger_reason
+            'matched_triggers': matched_triggers, 'admitted_by': admitted_by, 'reason': trigger_reason
         })::varchar as trigger_json,
         to_json({'passed': true, 'days_since_last_shown': days_since_shown, 'reason': recency_reason})::varchar
             as recency_json,

@@ -28,11 +28,13 @@ from spendsense.guardrails import subtype_column
 from spendsense.guardrails.eligibility import keys_strictly_increasing
 from spendsense.recommend.rationales import STRING, RenderedUnits, choose_templates, join, render_units, where
 from spendsense.recommend.select import (
+    CUT_GENERAL,
     CUT_MAX,
     CUT_NO_EDUCATION,
     CUT_PARTNER,
     KEYS,
     KINDS,
+    MAX_GENERAL,
     STAGE_CODE,
     STAGES,
     Candidates,
@@ -48,8 +50,6 @@ SQL_DIR = Path(__file__).resolve().parent
 SUBTYPES: tuple[str, ...] = tuple(sorted(ACCOUNT_SUBTYPES))
 NO_CONSENT = "no consent on record"
 SMALL_BATCH = 20_000  # below this many rows, ids are hashed in Python (same digest as DuckDB's sha256)
-NOT_RELEVANT = ("not relevant: not tagged for this user's assigned or matched personas, "
-                "and none of its signal triggers matched")
 OUTPUT_TABLES = ("recommendations", "recommendation_traces", "decision_contexts", "recommendation_shortfalls",
                  "recommendation_funnel", "guardrail_events")
 _ARROW_TYPES = {"VARCHAR": pa.string(), "JSON": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
@@ -599,7 +599,8 @@ class _Assembly:
             "kind": kind_a, "item_id": item_id, "item_version": items.version[c],
             "title": pa.array(items.title, STRING).take(c_a), "rank": rank, **score_cols,
             "persona_id": pa.array(self.personas["persona_id"].to_numpy(dtype=object), STRING).take(r_a),
-            "rationale": units.final_text.take(u), "facts": units.facts.take(u),
+            "rationale": join(units.final_text.take(u), " ", pa.array(items.so_that, STRING).take(c_a)),
+            "facts": units.facts.take(u),
             "disclosure": self.guardrails.disclosure, "template_id": template_id, "created_at": self.created,
         }, "recommendations")
         edu_count = sel.selected[:, items.columns("education")].sum(axis=1)
@@ -666,7 +667,40 @@ class _Assembly:
                    if name in rec_rows.column_names}
         columns["persona_tags"] = tags.take(pa.array(col.astype(np.int64)))
         columns["matched_triggers"] = lists_by_code(col.astype(np.int64) * 256 + bits, described)
+        columns["admitted_by"] = self._admitted_by(rec_rows.column("row").to_numpy(), col, bits)
         return pa.table({name: columns[name] for name, _ in TABLE_COLUMNS["recommendation_traces"]})
+
+    def _admitted_by(self, row: np.ndarray, col: np.ndarray, bits: np.ndarray) -> pa.Array:
+        """Per recommendation, each trigger that holds with the user's value and by how much it clears the
+        threshold, e.g. 'max_utilization = 0.68 (>= 0.3, clears it by 0.38)'; built column-wise per trigger."""
+        n = len(row)
+        owners, texts, order = [], [], []
+        for e_idx, entry in enumerate(self.items.entries):
+            mine = np.flatnonzero(col == e_idx)
+            if not mine.size:
+                continue
+            for j, trig in enumerate(entry.triggers):
+                at = mine[(bits[mine] >> j) & 1 == 1]
+                if not at.size:
+                    continue
+                values = self.sig[trig.signal].to_numpy()[row[at]]
+                if isinstance(trig.value, str):
+                    text = pa.array(np.full(len(at), f"{trig.signal} = {trig.value!r}", dtype=object), STRING)
+                else:
+                    x = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+                    margin = np.round(np.abs(x - float(trig.value)), 6)
+                    clause = "" if trig.op in ("==", "!=") else ", clears it by "
+                    text = join(f"{trig.signal} = ", pc.cast(pa.array(np.round(x, 6)), STRING),
+                                f" ({trig.op} {trig.value:g}{clause}",
+                                pc.cast(pa.array(margin), STRING) if clause else "", ")")
+                owners.append(at)
+                texts.append(text)
+                order.append(np.full(len(at), j))
+        if not owners:
+            return pa.array([[] for _ in range(n)], pa.list_(pa.string()))
+        owner = np.concatenate(owners)
+        sort = np.lexsort((np.concatenate(order), owner))
+        return _row_lists(owner[sort], pa.concat_arrays(texts).take(pa.array(sort)), n)
 
     def contexts(self, con: duckdb.DuckDBPyConnection, rec_rows: pa.Table) -> pa.Table:
         """decision_contexts: one row per consenting user-window, shared by its recommendations (built as Arrow
@@ -844,6 +878,8 @@ class _Assembly:
             if kind_cut == CUT_PARTNER:
                 texts.append(f"per-partner cap: {s.per_partner_cap} higher-ranked offer(s) from {items.partner[col]} "
                              "already shown")
+            elif kind_cut == CUT_GENERAL:
+                texts.append(f"at most {MAX_GENERAL} general item per window; a higher-ranked one is already shown")
             elif kind_cut == CUT_NO_EDUCATION:
                 texts.append("offers are shown only alongside education, and no education item survived")
             elif kind_cut == CUT_MAX:

@@ -7,11 +7,13 @@ in (kind, item_id) order), so every stage is a handful of vector operations, nev
    education always passes;
 2. persona_match - component 1.0 when the entry is tagged with the assigned persona, 0.5 when tagged with another
    persona the user matched, else 0;
-3. signal_triggers - component = triggers matched / triggers total (0 without triggers); a candidate with neither
-   a persona match nor a matched trigger is removed here as not relevant (nothing is padded);
+3. signal_triggers - component = triggers matched / triggers total (0 without triggers); a targeted item whose
+   triggers all fail is removed here as not relevant, whatever its persona tags (tags only raise the score);
+   `audience: general` items pass (nothing is padded);
 4. recency - removed when delivered to the same user (any window) within recency_days before the run;
 5. business_rules - score = weights . components; per (user-window, kind) ranked by score, ties by item_id;
-   per-partner cap on offers; at most `max` of each kind; offers only when an education item is shown.
+   per-partner cap on offers; at most one general item per user-window; at most `max` of each kind; offers only
+   when an education item is shown.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ STAGE_CODE = {s: i + 1 for i, s in enumerate(STAGES)}  # the stage where a candi
 SELECTED = 0  # not removed
 
 # reasons a candidate was cut by the business rules
-CUT_NONE, CUT_MAX, CUT_PARTNER, CUT_NO_EDUCATION = 0, 1, 2, 3
+CUT_NONE, CUT_MAX, CUT_PARTNER, CUT_NO_EDUCATION, CUT_GENERAL = 0, 1, 2, 3, 4
+MAX_GENERAL = 1  # general-audience items per user-window
 MAX_TRIGGERS = 8  # triggers per entry tracked as bits (the catalog uses at most 3)
 
 
@@ -53,6 +56,8 @@ class Items:
     template: np.ndarray  # requested rationale template id
     n_triggers: np.ndarray
     tags: np.ndarray  # (entries x PERSONA_TAGS) bool
+    general: np.ndarray  # bool: audience general (shown without a trigger)
+    so_that: np.ndarray  # what the item does for the person (appended to its rationale)
 
     def columns(self, kind: str) -> np.ndarray:
         """Column positions of one kind (education or offer)."""
@@ -97,6 +102,8 @@ def _catalog_items(catalog: Catalog) -> Items:
         template=obj(e.rationale_template for e in entries),
         n_triggers=np.array([len(e.triggers) for e in entries], dtype=np.int64),
         tags=tags,
+        general=np.array([e.audience == "general" for e in entries], dtype=bool),
+        so_that=obj(e.so_that for e in entries),
     )
 
 
@@ -266,6 +273,10 @@ def score_candidates(signals: pd.DataFrame, personas: pd.DataFrame, features: pd
     failures = pd.DataFrame({"row": np.zeros(0, np.int64), "col": np.zeros(0, np.int64),
                              "reason": np.zeros(0, object), "rules": np.zeros(0, object)})
     if len(offer_cols) and n:
+        situation = {t.signal for c in offer_cols for t in items.entries[c].eligibility.situation}
+        extra = {s: signals[s].to_numpy() for s in sorted(situation - set(features.columns)) if s in signals}
+        if extra:
+            features = features.reset_index(drop=True).assign(**extra)
         elig = offer_eligibility([items.entries[c] for c in offer_cols], features, guardrails)
         ok = elig["eligible"].to_numpy(dtype=bool).reshape(n, len(offer_cols))
         got_users = elig["user_id"].to_numpy(dtype=object).reshape(n, len(offer_cols))[:, 0]
@@ -291,7 +302,7 @@ def score_candidates(signals: pd.DataFrame, personas: pd.DataFrame, features: pd
     matched, bits = _triggers(items, signals)
     total = items.n_triggers[None, :]
     signal = np.where(total > 0, matched / np.maximum(total, 1), 0.0)
-    relevant = (persona > 0) | (matched > 0)
+    relevant = (matched > 0) | items.general[None, :]
 
     # 4. recency, freshness
     days = _days_since_delivery(keys, items, history, created_at)
@@ -316,8 +327,8 @@ class Selection:
 
 
 def apply_business_rules(score: np.ndarray, alive: np.ndarray, items: Items, scoring: ScoringConfig) -> Selection:
-    """Rank alive candidates per (row, kind) by score (ties: item_id), cap per partner, keep the top `max` of each
-    kind, and show offers only where at least one education item is shown."""
+    """Rank alive candidates per (row, kind) by score (ties: item_id), cap per partner, keep one general item at
+    most, keep the top `max` of each kind, and show offers only where at least one education item is shown."""
     n, m = score.shape
     selected = np.zeros((n, m), dtype=bool)
     rank = np.zeros((n, m), dtype=np.int16)
@@ -337,14 +348,17 @@ def apply_business_rules(score: np.ndarray, alive: np.ndarray, items: Items, sco
             for p in pd.unique(items.partner[cols]):
                 mine = live & (partners == p)
                 capped |= mine & (np.cumsum(mine, axis=1) > scoring.per_partner_cap)
-        kept = live & ~capped
+        general = live & items.general[cols][order]
+        extra_general = general & (np.cumsum(general, axis=1) > MAX_GENERAL)
+        kept = live & ~capped & ~extra_general
         pos = np.cumsum(kept, axis=1)
         chosen = kept & (pos <= limit)
         target = cols[order]
         selected[rows, target] = chosen
         rank[rows, target] = np.where(chosen, pos, 0)
         position[rows, target] = np.where(kept, pos, 0)
-        cut[rows, target] = np.where(capped, CUT_PARTNER, np.where(kept & ~chosen, CUT_MAX, CUT_NONE))
+        cut[rows, target] = np.where(capped, CUT_PARTNER, np.where(extra_general, CUT_GENERAL,
+                                                                   np.where(kept & ~chosen, CUT_MAX, CUT_NONE)))
     offers = items.columns("offer")
     if len(offers):
         no_edu = ~selected[:, items.columns("education")].any(axis=1)

@@ -27,7 +27,8 @@ TABLE_COLUMNS: dict[str, Columns] = {
     "recommendation_traces": (
         ("recommendation_id", "VARCHAR"), ("run_id", "VARCHAR"), ("user_id", "VARCHAR"), ("window_days", "INTEGER"),
         ("context_id", "VARCHAR"), ("kind_count", "INTEGER"), ("persona_tags", "VARCHAR[]"),
-        ("triggers_total", "INTEGER"), ("matched_triggers", "VARCHAR[]"), ("days_since_shown", "DOUBLE"),
+        ("triggers_total", "INTEGER"), ("matched_triggers", "VARCHAR[]"), ("admitted_by", "VARCHAR[]"),
+        ("days_since_shown", "DOUBLE"),
         ("requested_template_id", "VARCHAR"), ("template_version", "INTEGER"), ("template_values", "VARCHAR"), ("tone_action", "VARCHAR"),
         ("tone_rules", "VARCHAR"), ("tone_matches", "VARCHAR"), ("text_before_rewrite", "VARCHAR"),
     ),

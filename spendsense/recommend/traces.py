@@ -301,7 +301,7 @@ def replay_trace(rec: dict, trace: dict, catalog: Catalog, guardrails: Guardrail
         diffs.append(f"template: stored {tid}, replayed {again}")
     text, facts = render_rationale(template, rat["values"])
     tone = check_tone(text, guardrails)
-    final = tone.final_text
+    final = None if tone.final_text is None else f"{tone.final_text} {catalog.entry(rec['item_id']).so_that}"
     if final != rec["rationale"]:
         diffs.append(f"rationale: stored {rec['rationale']!r}, replayed {final!r}")
     if tone.action != (trace["stages"].get("tone") or {}).get("action", "pass"):

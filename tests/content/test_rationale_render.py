@@ -132,8 +132,8 @@ def test_template_model_rejects_bad_declarations():
 
 SIGNALS = pd.DataFrame([
     {"user_id": "u1", "window_days": 30, "avg_monthly_spending": 2000.0, "max_utilization": 0.68,
-     "card_count": 2, "total_card_balance": 3900.0, "total_credit_limit": 7000.0, "minimum_payment_only": 1,
-     "is_overdue": 0, "recurring_merchant_count": 4, "recurring_spend_monthly": 46.47, "subscription_share": 0.023,
+     "card_count": 3, "total_card_balance": 4580.0, "total_credit_limit": 7000.0, "minimum_payment_only": 1,
+     "interest_charges": 12.5, "is_overdue": 0, "recurring_merchant_count": 4, "recurring_spend_monthly": 46.47, "subscription_share": 0.023,
      "fee_count": 0, "fee_amount": 0.0, "savings_balance": 0.0, "emergency_fund_months": 0.0,
      "net_savings_inflow_monthly": None, "savings_growth_rate": None, "checking_balance": 640.0,
      "cash_flow_buffer_months": 0.32, "median_pay_gap_days": 14.0, "avg_monthly_income": 3100.0, "income_cv": 0.04},
@@ -183,7 +183,7 @@ def test_rendered_catalog_rationales_quote_the_data(inputs):
     u1 = inputs.loc["u1"]
     r = render_with_fallback(CATALOG.templates, "card_utilization", u1)
     assert r.template_id == "card_utilization"
-    assert r.text.startswith("We noticed your Visa ending in 4523 is at 68% utilization ($3,400 of a $5,000 limit).")
+    assert r.text.startswith("We noticed your Visa ending in 4523 is at 68% utilization ($3,400 of a $5,000 limit), above")
     r = render_with_fallback(CATALOG.templates, "subscriptions_top", u1)
     assert r.text == ("You have 4 recurring charges adding up to about $46.47 a month, including Netflix, Hulu, "
                       "and Spotify. That is 2% of your spending.")

@@ -18,8 +18,10 @@ CATALOG = load_catalog(guardrails=GUARDRAILS)
 
 def _offer(oid, product_type, partner="Partner", **elig):
     return Offer(id=oid, version=1, partner=partner, title=f"Offer {oid}", product_type=product_type,
-                 summary="A partner product used in tests.", persona_tags=["none"], triggers=[],
-                 priority=0.5, rationale_template="spending_snapshot", eligibility=elig)
+                 summary="A partner product used in tests.", persona_tags=["none"],
+                 triggers=[{"signal": "avg_monthly_spending", "op": ">=", "value": 0}], priority=0.5,
+                 rationale_template="spending_snapshot", so_that=f"This test product {oid} does one thing.",
+                 eligibility=elig)
 
 
 OFFERS = [
@@ -113,7 +115,7 @@ def test_savings_holder_never_offered_savings_in_the_real_catalog():
     catalog = CATALOG
     users = pd.DataFrame({
         "user_id": ["a", "b", "c", "d"], "window_days": 30, "avg_monthly_income": 9000.0,
-        "credit_score": 820, "max_utilization": 0.05,
+        "credit_score": 820, "max_utilization": 0.05, "card_count": 1, "cash_flow_buffer_months": 3.0,
         "account_subtypes": [["savings"], ["checking", "savings"], ["checking"], ["money market", "checking"]],
     })
     out = offer_eligibility(catalog.offers, users, GUARDRAILS)
@@ -129,6 +131,7 @@ def test_below_minimum_income_or_credit_never_eligible_in_the_real_catalog():
         "user_id": [f"u{i:02d}" for i in range(n)], "window_days": 180,
         "avg_monthly_income": rng.uniform(0, 5000, n).round(2), "credit_score": rng.integers(300, 851, n),
         "max_utilization": rng.uniform(0, 1.2, n), "account_subtypes": [["checking"]] * n,
+        "card_count": rng.integers(0, 3, n), "cash_flow_buffer_months": rng.uniform(0, 4, n),
     })
     out = offer_eligibility(catalog.offers, users, GUARDRAILS).merge(users, on=["user_id", "window_days"])
     mins = {o.id: o.eligibility for o in catalog.offers}
@@ -136,7 +139,9 @@ def test_below_minimum_income_or_credit_never_eligible_in_the_real_catalog():
         e = mins[r["offer_id"]]
         assert r["avg_monthly_income"] * 12 >= e.min_annual_income
         assert e.min_credit_score is None or r["credit_score"] >= e.min_credit_score
+        assert e.max_credit_score is None or r["credit_score"] <= e.max_credit_score
         assert e.max_utilization is None or r["max_utilization"] <= e.max_utilization
+        assert all(t.holds(r[t.signal]) for t in e.situation)
 
 
 def test_eligibility_features_from_raw_tables():
@@ -148,12 +153,12 @@ def test_eligibility_features_from_raw_tables():
                              "subtype": ["savings", "checking", "savings", None]})
     feats = eligibility_features(signals, users, accounts)
     assert list(feats.columns) == ["user_id", "window_days", "avg_monthly_income", "max_utilization",
-                                   "credit_score", "account_subtypes"]
+                                   "spending_total", "credit_score", "account_subtypes"]
     assert feats["account_subtypes"].tolist() == [["checking", "savings"], ["checking", "savings"], []]
     assert feats["credit_score"].tolist() == [700, 700, 610]
 
 
-def _reference(offer, income, score, util, held):
+def _reference(offer, income, score, util, held, cards, buffer):
     """Plain scalar statement of the rules, for the property test."""
     e = offer.eligibility
     annual = None if income is None else income * 12
@@ -161,6 +166,9 @@ def _reference(offer, income, score, util, held):
         offer.product_type in GUARDRAILS.allowed_product_types
     ok &= e.min_annual_income <= 0 or (annual is not None and annual >= e.min_annual_income)
     ok &= e.min_credit_score is None or (score is not None and score >= e.min_credit_score)
+    ok &= e.max_credit_score is None or (score is not None and score <= e.max_credit_score)
+    values = {"card_count": cards, "cash_flow_buffer_months": buffer}
+    ok &= all(values[t.signal] is not None and t.holds(values[t.signal]) for t in e.situation)
     ok &= e.max_utilization is None or util is None or util <= e.max_utilization
     ok &= not (set(held) & set(e.excluded_if_has_subtypes))
     ok &= not e.requires_subtypes or bool(set(held) & set(e.requires_subtypes))
@@ -173,6 +181,8 @@ user_rows = st.lists(st.tuples(
     st.one_of(st.none(), st.floats(0, 1.5, allow_nan=False)),
     st.lists(st.sampled_from(["checking", "savings", "money market", "cd", "credit card", "cash management"]),
              unique=True, max_size=4),
+    st.one_of(st.none(), st.integers(0, 3)),
+    st.one_of(st.none(), st.floats(0, 6, allow_nan=False)),
 ), min_size=1, max_size=12)
 
 
@@ -180,12 +190,13 @@ user_rows = st.lists(st.tuples(
 @given(user_rows)
 def test_vectorized_rules_match_the_scalar_reference(rows):
     catalog_offers = list(CATALOG.offers) + [OFFERS[-1]]
-    users = pd.DataFrame([(f"u{i:02d}", 30, inc, sc, ut, held) for i, (inc, sc, ut, held) in enumerate(rows)],
-                         columns=USERS.columns)
+    users = pd.DataFrame([(f"u{i:02d}", 30, inc, sc, ut, held, cards, buf)
+                          for i, (inc, sc, ut, held, cards, buf) in enumerate(rows)],
+                         columns=[*USERS.columns, "card_count", "cash_flow_buffer_months"])
     out = offer_eligibility(catalog_offers, users, GUARDRAILS)
     by_id = {o.id: o for o in catalog_offers}
-    for i, (inc, sc, ut, held) in enumerate(rows):
+    for i, (inc, sc, ut, held, cards, buf) in enumerate(rows):
         got = out[out["user_id"] == f"u{i:02d}"].set_index("offer_id")["eligible"]
         for oid, offer in by_id.items():
-            expected = _reference(offer, inc, sc, None if ut is None or math.isnan(ut) else ut, held)
-            assert bool(got[oid]) == expected, (oid, inc, sc, ut, held)
+            expected = _reference(offer, inc, sc, None if ut is None or math.isnan(ut) else ut, held, cards, buf)
+            assert bool(got[oid]) == expected, (oid, inc, sc, ut, held, cards, buf)

@@ -73,8 +73,9 @@ def test_every_rationale_passes_tone_quotes_its_facts_and_carries_the_disclosure
 def test_the_example_card_rationale(out):
     recs = out.recommendations
     row = recs[(recs["user_id"] == "u_card") & (recs["item_id"] == "credit-utilization-explained")].iloc[0]
-    assert row["rationale"].startswith("We noticed your Visa ending in 4523 is at 68% utilization "
-                                       "($3,400 of a $5,000 limit).")
+    assert row["rationale"] == ("We noticed your Visa ending in 4523 is at 68% utilization ($3,400 of a $5,000 "
+                                "limit), above the 30% level many lenders see as healthy. This explainer shows how "
+                                "utilization is scored and a few ways to bring a card's share of its limit down.")
     assert [f["text"] for f in json.loads(row["facts"])] == ["Visa", "4523", "68%", "$3,400", "$5,000"]
 
 
