@@ -5,6 +5,21 @@ not matter: the text is case-folded, apostrophes are deleted ("you're" -> "youre
 other than a-z and 0-9 becomes one space ("Over-Spending!!" -> "over spending"). Rule patterns in
 config/guardrails.yaml are regexes over that normalized form, wrapped in word boundaries. A map from normalized
 to original positions lets a rewrite replace exactly the matched span of the original text.
+
+Two kinds of rule share that machinery. Listed rules (`tone_rules`) name phrases: behaviour described
+judgmentally is rewritten ("overspending" -> "spending more than planned"), judgment words are rejected.
+Shape rules (`tone_shapes`) catch judgments of the person phrased without a listed word, by their structure:
+"you are" + intensifiers + a negative trait ("you're clearly financially illiterate"), "you can't manage/handle/
+control" + money or yourself, "you have no idea/clue/business", "what's wrong with you", "you should be
+ashamed/embarrassed", "yourself to blame", "your finances are a mess", and scolding imperatives ("get your act
+together", "grow up", "stop being ..."). Their word lists are data (`tone_shapes.lexicons`); at load each shape
+becomes an ordinary reject rule, and `unless` phrases excuse neutral look-alikes ("grow up to 4% APY").
+
+Limits (measured on tests/guardrails/tone_labelled.csv): negation is not understood for listed words ("you're
+not irresponsible" is rejected) while a negated shape passes ("you're not a failure"); rhetorical questions
+("who spends $90 on takeout?"), sarcasm ("another brilliant purchase, genius"), a trait missing from the
+lexicon and a scold in a shape not listed ("you've really messed up", where "youve" is one token the shape
+does not expect) slip through. Rules, not a model: every decision names the rule and phrase that made it.
 """
 
 from __future__ import annotations
