@@ -271,6 +271,7 @@ SHAPE_LOOKALIKES = [
     "You can set up autopay.", "You could save about $40 a month.", "You might be surprised.",
     "You can't always control when bills arrive.", "You have no payments due.", "You deserve a break from fees.",
     "Grow your savings up to 4% APY.", "Your savings can grow up to $600.", "Wake up to a daily balance alert.",
+    "Wake up each payday to a transfer that already happened.", "You have nothing to be ashamed of.",
     "Get real-time alerts.", "Stop payments on a check.", "Stop a recurring charge.",
     "Stop being charged overdraft fees.", "It's not your fault that prices went up.",
     "You shouldn't feel embarrassed to ask for help.", "You never pay interest if you pay in full.",
