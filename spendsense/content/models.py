@@ -16,6 +16,7 @@ import pandas as pd
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from spendsense.config import StrictModel
+from spendsense.content.tone_models import SLUG, ToneRule, ToneShapes
 from spendsense.schema import ENUMS
 
 # --- shared vocabularies (contracts from issue 3 and docs/schema.md) -----------------------------------------
@@ -78,7 +79,6 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 # Placeholder formats (`{name:format}` in template text); rules in rationale.py's format_value docstring.
 FORMATS: tuple[str, ...] = ("usd", "pct", "rate", "months", "days", "count", "text", "list")
 
-SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 PRODUCT_TYPE = r"^[a-z][a-z0-9_]*$"
 OPS = Literal[">", ">=", "<", "<=", "==", "!="]
 _OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq,
@@ -324,45 +324,14 @@ class RefusedProductType(StrictModel):
     reason: str = Field(min_length=5)
 
 
-class ToneRule(StrictModel):
-    """Regexes over normalized text (see tone.normalize_text) that flag shaming or judgmental language."""
-
-    id: str = Field(pattern=SLUG)
-    patterns: list[str] = Field(min_length=1)
-    action: Literal["rewrite", "reject"]
-    replacement: str | None = None
-    note: str = ""
-
-    @field_validator("patterns")
-    @classmethod
-    def _compilable(cls, v: list[str]) -> list[str]:
-        for p in v:
-            if re.search(r"[A-Z']", p):
-                raise ValueError(f"pattern {p!r}: write patterns in normalized form (lower case, no apostrophes)")
-            try:
-                compiled = re.compile(p)
-            except re.error as exc:
-                raise ValueError(f"pattern {p!r} is not a valid regex: {exc}") from None
-            if compiled.fullmatch(""):
-                raise ValueError(f"pattern {p!r} matches the empty string")
-        return v
-
-    @model_validator(mode="after")
-    def _replacement_for_rewrite(self) -> ToneRule:
-        if self.action == "rewrite" and not self.replacement:
-            raise ValueError("action 'rewrite' needs a replacement")
-        if self.action == "reject" and self.replacement:
-            raise ValueError("action 'reject' takes no replacement")
-        return self
-
-
 class Guardrails(StrictModel):
     """config/guardrails.yaml: the disclosure, product-type lists and tone rules."""
 
     disclosure: str = Field(min_length=20)
     allowed_product_types: list[str] = Field(min_length=1)
     refused_product_types: list[RefusedProductType] = Field(min_length=1)
-    tone_rules: list[ToneRule] = Field(min_length=1)
+    tone_rules: list[ToneRule] = Field(min_length=1)  # after load: the listed rules, then the expanded shapes
+    tone_shapes: ToneShapes | None = None
     _source: str = PrivateAttr(default="config/guardrails.yaml")  # file it was loaded from, for messages
 
     @property
@@ -380,6 +349,8 @@ class Guardrails(StrictModel):
 
     @model_validator(mode="after")
     def _disjoint(self) -> Guardrails:
+        if self.tone_shapes is not None:  # frozen model: the shapes are appended once, here, before any read
+            object.__setattr__(self, "tone_rules", [*self.tone_rules, *self.tone_shapes.as_tone_rules()])
         refused = [r.id for r in self.refused_product_types]
         _unique(refused, "refused product type")
         _unique([r.id for r in self.tone_rules], "tone rule id")

@@ -5,6 +5,7 @@ import pytest
 
 from spendsense.config import ConfigError
 from spendsense.content import load_catalog, load_guardrails
+from spendsense.content.tone_models import PLACEHOLDER
 from spendsense.guardrails.tone import check_tone, check_tone_batch, find_tone_matches, normalize_text
 
 RULES = load_guardrails()
@@ -236,3 +237,126 @@ def test_rewrite_rule_without_replacement_fails_to_load(tmp_path):
 def test_disclosure_is_verbatim():
     assert RULES.disclosure == ("This is educational content, not financial advice. "
                                 "Consult a licensed advisor for personalized guidance.")
+
+
+# --- shape rules (tone_shapes): judgments of the person by their grammatical shape ----------------------------
+
+SHAPES = [
+    ("You clearly can't manage money.", "you-cant-manage"),
+    ("you CANNOT handle your own finances", "you-cant-manage"),
+    ("You'll see: you are incapable of sticking to a budget.", "you-cant-manage"),
+    ("You're financially illiterate.", "you-are-trait"),
+    ("Ur such a hopeless spender", "you-are-trait"),
+    ("You are, frankly, a walking disaster.", "you-are-trait"),
+    ("your a total joke", "you-are-trait"),
+    ("You have no idea what you're doing.", "you-have-no-sense"),
+    ("You don't have a clue.", "you-have-no-sense"),
+    ("What's wrong with you?!", "whats-wrong-with-you"),
+    ("What were you thinking?", "whats-wrong-with-you"),
+    ("You should be embarrassed.", "you-should-be-ashamed"),
+    ("You only have yourself to blame.", "you-should-be-ashamed"),
+    ("That's entirely your own fault.", "you-should-be-ashamed"),
+    ("Your budget is a complete joke.", "your-finances-are-a-mess"),
+    ("Get your act together!", "scolding-imperative"),
+    ("GROW UP.", "scolding-imperative"),
+    ("Stop being such a baby about it.", "scolding-imperative"),
+    ("Quit wasting your paycheck.", "scolding-imperative"),
+    ("You never learn.", "you-never-learn"),
+]
+
+SHAPE_LOOKALIKES = [
+    "You're on track.", "You're eligible.", "You are paid every two weeks.", "You're saving 10% of each check.",
+    "You're in a good position to refinance.", "You're doing well.", "You're ahead of plan.",
+    "You're behind on a payment.", "You're not alone.", "You're entitled to a refund of that fee.",
+    "You can set up autopay.", "You could save about $40 a month.", "You might be surprised.",
+    "You can't always control when bills arrive.", "You have no payments due.", "You deserve a break from fees.",
+    "Grow your savings up to 4% APY.", "Your savings can grow up to $600.", "Wake up to a daily balance alert.",
+    "Wake up each payday to a transfer that already happened.", "You have nothing to be ashamed of.",
+    "Get real-time alerts.", "Stop payments on a check.", "Stop a recurring charge.",
+    "Stop being charged overdraft fees.", "It's not your fault that prices went up.",
+    "You shouldn't feel embarrassed to ask for help.", "You never pay interest if you pay in full.",
+    "Pay, Set up, Check, Automate, Review, Consider, Start, Keep: small steps add up.",
+    "Your credit score is 640.", "A poor credit score can be rebuilt.",
+]
+
+
+@pytest.mark.parametrize(("text", "rule_id"), SHAPES)
+def test_shape_rule_rejects_judgment(text, rule_id):
+    result = check_tone(text, RULES)
+    assert result.action == "reject"
+    assert rule_id in {m.rule_id for m in result.matches}
+
+
+@pytest.mark.parametrize("text", SHAPE_LOOKALIKES)
+def test_shape_lookalike_passes(text):
+    assert check_tone(text, RULES).action == "pass", [m.rule_id for m in check_tone(text, RULES).matches]
+
+
+def test_negation_listed_word_still_rejected_shape_passes():
+    """A listed word is rejected even when negated (documented); a shape needs the trait right after 'you are'
+    and its intensifiers, and 'not' is not one, so a negated shape passes."""
+    assert check_tone("You're not irresponsible.", RULES).action == "reject"
+    assert check_tone("You're not hopeless with money.", RULES).action == "reject"  # 'hopeless' is listed
+    assert check_tone("You're not a disaster, you're a person with a plan.", RULES).action == "pass"
+
+
+def test_shapes_are_appended_as_reject_rules():
+    shape_ids = [s.id for s in RULES.tone_shapes.rules]
+    rules = {r.id: r for r in RULES.tone_rules}
+    assert [r.id for r in RULES.tone_rules][-len(shape_ids):] == shape_ids
+    assert all(rules[i].action == "reject" and not PLACEHOLDER.search("".join(rules[i].patterns)) for i in shape_ids)
+
+
+def test_unless_excuses_only_matches_inside_the_longer_phrase():
+    assert check_tone("Savings grow up to 4%.", RULES).action == "pass"
+    assert check_tone("Savings grow up to 4%. Now grow up.", RULES).action == "reject"
+
+
+def test_batch_matches_single_on_shapes():
+    texts = pd.Series([t for t, _ in SHAPES] + SHAPE_LOOKALIKES)
+    batch = check_tone_batch(texts, RULES)
+    assert list(batch["action"]) == [check_tone(t, RULES).action for t in texts]
+
+
+def test_combined_pattern_runs_on_re2():
+    """recommend's batch pre-filter runs the combined pattern on Arrow's RE2: no look-arounds or back-references."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from spendsense.guardrails.tone import _compile, _rule_key
+
+    pattern = _compile(_rule_key(RULES.tone_rules)).combined.pattern
+    hits = pc.match_substring_regex(pa.array(["youre clearly hopeless", "youre on track"]), pattern)
+    assert hits.to_pylist() == [True, False]
+
+
+def test_unknown_lexicon_in_shape_fails_to_load(tmp_path):
+    path = _write_guardrails(tmp_path, lambda d: d["tone_shapes"]["rules"][0]["patterns"].append("{no_such} x"))
+    with pytest.raises(ConfigError, match=r"unknown lexicon\(s\) \['no_such'\]"):
+        load_guardrails(path)
+
+
+def test_unused_lexicon_fails_to_load(tmp_path):
+    path = _write_guardrails(tmp_path, lambda d: d["tone_shapes"]["lexicons"].update(spare=["x"]))
+    with pytest.raises(ConfigError, match=r"\['spare'\] are not used"):
+        load_guardrails(path)
+
+
+def test_unknown_key_in_tone_shapes_fails_to_load(tmp_path):
+    path = _write_guardrails(tmp_path, lambda d: d["tone_shapes"]["rules"][0].update(action="rewrite"))
+    with pytest.raises(ConfigError, match=r"tone_shapes\.rules\[0\]\.action"):
+        load_guardrails(path)
+
+
+def test_lexicon_word_not_normalized_fails_to_load(tmp_path):
+    path = _write_guardrails(tmp_path, lambda d: d["tone_shapes"]["lexicons"]["trait_noun"].append("Loser's"))
+    with pytest.raises(ConfigError, match=r"lexicon 'trait_noun'.*normalized form"):
+        load_guardrails(path)
+
+
+def test_shape_id_clashing_with_listed_rule_fails_to_load(tmp_path):
+    def mutate(d):
+        d["tone_shapes"]["rules"][0]["id"] = d["tone_rules"][0]["id"]
+    path = _write_guardrails(tmp_path, mutate)
+    with pytest.raises(ConfigError, match="duplicate tone rule id"):
+        load_guardrails(path)
