@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from spendsense.content import RationaleTemplate, format_value
 from spendsense.guardrails import check_tone
-from spendsense.guardrails.tone import APOSTROPHES, _compile, _rule_key
+from spendsense.guardrails.tone import APOSTROPHES, _alternation, _chunked
 from spendsense.recommend.memo import by_identity
 
 LIST_FORMAT = "list"
@@ -35,6 +35,9 @@ NUMERIC_FORMATS = ("usd", "pct", "rate", "months", "days", "count")
 _BIG = 1e13  # beyond this the float fast path is not trusted
 SMALL = 8  # up to this many values, numbers are formatted by format_value one by one (same strings)
 STRING = pa.string()
+# RE2 runs the tone rules several times faster as a few alternations of about this many pattern characters than as
+# one (measured on 20,000 rationales: one 21,000-character regex 3.9 s; two of ~10,000 characters 0.085 s)
+RE2_CHUNK_CHARS = 10_000
 
 
 # --------------------------------------------------------------------------------------- arrow helpers
@@ -489,17 +492,20 @@ def tone_candidates(texts: pa.Array, guardrails) -> np.ndarray:
     exact check."""
     if not len(texts):
         return np.zeros(0, dtype=bool)
-    combined = _compile(_rule_key(guardrails.tone_rules)).combined.pattern
+    patterns = [p for rule in guardrails.tone_rules for p in rule.patterns]
     odd = ~pc.string_is_ascii(texts).to_numpy(zero_copy_only=False)
     low = pc.utf8_lower(texts)
     for ch in APOSTROPHES:
         if ch.isascii():
             low = pc.replace_substring(low, ch, "")
     low = pc.replace_substring(low, "_", " ")
-    try:
-        hit = pc.match_substring_regex(low, _raw_pattern(combined)).to_numpy(zero_copy_only=False)
-    except pa.ArrowInvalid:  # a pattern RE2 cannot run: check everything exactly
-        return np.ones(len(texts), dtype=bool)
+    hit = np.zeros(len(texts), dtype=bool)
+    for chunk in _chunked(patterns, RE2_CHUNK_CHARS):
+        try:
+            hit |= pc.match_substring_regex(low, _raw_pattern(_alternation(chunk).pattern)) \
+                .to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid:  # a pattern RE2 cannot run: check everything exactly
+            return np.ones(len(texts), dtype=bool)
     return hit | odd
 
 
