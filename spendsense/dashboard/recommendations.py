@@ -185,9 +185,20 @@ def recommendation_summary_html(rec: Mapping) -> str:
     return head + status + rationale + disclosure
 
 
+def admitted_html(trace: object) -> str:
+    """Which of the item's triggers admitted it, with the user's value and the margin over the threshold."""
+    stage = ((trace or {}).get("stages") or {}).get("signal_triggers") or {} if isinstance(trace, Mapping) else {}
+    admitted = stage.get("admitted_by") or []
+    if not admitted:
+        text = "general-audience item (no trigger; at most one per window)" if stage else "no trace"
+        return f'<div class="ss-admitted ss-muted">Admitted: {esc(text)}</div>'
+    return ('<div class="ss-admitted"><b>Admitted by:</b> '
+            + "; ".join(esc(a) for a in admitted) + "</div>")
+
+
 def recommendation_details_html(rec: Mapping, trace: object) -> str:
-    """The card's expandable parts: facts, score components and the decision trace."""
-    return (f'<details class="ss-rec-details"><summary>Facts and score</summary>{facts_html(rec.get("facts"))}'
+    """The card's expandable parts: why it was admitted, facts, score components and the decision trace."""
+    return admitted_html(trace) + (f'<details class="ss-rec-details"><summary>Facts and score</summary>{facts_html(rec.get("facts"))}'
                f'{score_html(rec)}{kv_table([("template", rec.get("template_id")), ("recommendation id", rec.get("recommendation_id")), ("item version", rec.get("item_version"))])}</details>'
                f'<details class="ss-trace"><summary>Decision trace</summary>{trace_html(trace)}</details>')
 
