@@ -215,6 +215,7 @@ def test_eligibility_features_agree_with_the_content_api_on_generated_data(run):
     sig = q(wh, "select * from signals_wide order by user_id, window_days")
     users, accounts = q(wh, "select user_id, credit_score from users"), q(wh, "select user_id, subtype from accounts")
     offers = load_catalog().offers
-    mine = offer_eligibility(offers, window_features(sig, users, accounts)[0])
+    feats = window_features(sig, users, accounts)[0]
+    mine = offer_eligibility(offers, feats.assign(**{c: sig[c].to_numpy() for c in sig if c not in feats}))
     theirs = offer_eligibility(offers, eligibility_features(sig, users, accounts))
     pd.testing.assert_frame_equal(mine, theirs, check_dtype=False)
