@@ -130,18 +130,18 @@ def counterfactual_texts(frame: pd.DataFrame, cfg: PersonaConfig, phrases: Signa
 
     distance = format_number(np.nan_to_num(cost), 2)
     first = pc.utf8_upper(pc.utf8_slice_codeunits(op_text, 0, 1))
-    operator = _join(first, pc.utf8_slice_codeunits(op_text, 1), " → ", pa.array(target.astype(str)),
+    operator = _join(first, pc.utf8_slice_codeunits(op_text, 1), " → ", pa.array(target.astype(str), pa.string()),
                      " (distance ", distance, ")")
     stuck = pa.array(np.where(want_pass, "No single signal change would give this user a persona",
                               np.char.add("No single signal change would move this user out of ",
-                                          current.astype(str))))
-    customer = _join("If ", cust_text, ", your focus would move from ", pa.array(focus[now_i]), " to ",
-                     pa.array(focus[to_i]), ".")
+                                          current.astype(str))), pa.string())
+    customer = _join("If ", cust_text, ", your focus would move from ", pa.array(focus[now_i], pa.string()), " to ",
+                     pa.array(focus[to_i], pa.string()), ".")
     supportive = step_back | (want_pass & concern[to_i])
-    customer = _choose(supportive, pa.array(steady[now_i]), customer)
+    customer = _choose(supportive, pa.array(steady[now_i], pa.string()), customer)
     no_move = np.where(want_pass, steady[now_i], "No single change in your recent activity would move your focus "
                        "away from " + focus[now_i].astype(str) + ".")
-    customer = _choose(reached, customer, pa.array(no_move.astype(str)))
+    customer = _choose(reached, customer, pa.array(no_move.astype(str), pa.string()))
     return {
         "changes": _join("[", json_text, "]").to_pandas(),
         "text_operator": _choose(reached, operator, stuck).to_pandas(),

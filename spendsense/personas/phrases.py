@@ -15,7 +15,7 @@ from spendsense.config import StrictModel, load_config
 from spendsense.personas.config import NONE_PERSONA_ID, PersonaConfig, rule_conditions
 
 Format = Literal["usd", "pct", "months", "days", "count", "flag", "text"]
-_DECIMAL = pa.decimal256(76, 40)  # holds the shortest spelling of any float between 1e-30 and 1e36 exactly
+_DECIMAL = pa.decimal256(76, 40)  # holds the shortest spelling of any float between 1e-20 and 1e36 exactly
 
 
 class SignalPhrase(StrictModel):
@@ -79,7 +79,7 @@ def check_phrases(phrases: SignalPhrases, cfg: PersonaConfig) -> None:
 def _rounded(x: np.ndarray, places: int) -> pa.Array:
     """|x| rounded half away from zero on its shortest decimal spelling (as format_value does), as decimals."""
     a = np.abs(np.asarray(x, dtype=float))
-    a = np.where(np.isfinite(a), np.where(a < 1e-30, 0.0, a), np.nan)
+    a = np.where(np.isfinite(a), np.where(a < 1e-20, 0.0, a), np.nan)  # tinier values round to 0 anyway
     text = pc.cast(pa.array(a, from_pandas=True), pa.string())
     rounded = pc.round(pc.cast(text, _DECIMAL), ndigits=places, round_mode="half_towards_infinity")
     return pc.cast(rounded, pa.decimal256(76, places))
