@@ -9,7 +9,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from spendsense.personas.assign import Evaluated, assign_personas, check_signals, evaluate_rule
+from spendsense.personas.assign import Evaluated, assigned_persona_ids, check_signals, evaluate_rule
 from spendsense.personas.config import NEGATED_OPS, NONE_PERSONA_ID, AllOf, Condition, PersonaConfig, Rule
 from spendsense.personas.counterfactual_text import counterfactual_texts
 from spendsense.personas.phrases import SignalPhrase, SignalPhrases, check_phrases
@@ -150,7 +150,7 @@ def persona_counterfactuals(signals_wide: pd.DataFrame, cfg: PersonaConfig, phra
     check_phrases(phrases, cfg)
     frame = signals_wide.reset_index(drop=True)
     n = len(frame)
-    current = assign_personas(frame, cfg)["persona_id"].to_numpy(dtype=object)
+    current = assigned_persona_ids(frame, cfg)
     per_persona = condition_flips(frame, cfg, phrases)
     flat = [f for flips in per_persona for f in flips]
     ids = [p.id for p in cfg.personas]
@@ -178,7 +178,7 @@ def persona_counterfactuals(signals_wide: pd.DataFrame, cfg: PersonaConfig, phra
             continue
         sub = np.flatnonzero(trying)
         changed = changed_signals(frame.iloc[sub], flat, try_mask[sub], want_pass[sub])
-        result = assign_personas(changed, cfg)["persona_id"].to_numpy(dtype=object)
+        result = assigned_persona_ids(changed, cfg)  # the assignment's own rule evaluation, on the changed rows
         moved = sub[result != current[sub]]
         target[moved], cost[moved], mask[moved] = result[result != current[sub]], try_cost[moved], try_mask[moved]
         open_rows[moved] = False

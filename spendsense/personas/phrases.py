@@ -87,7 +87,7 @@ def _rounded(x: np.ndarray, places: int) -> pa.Array:
 
 def _grouped(text: pa.Array) -> pa.Array:
     """Digits before the decimal point grouped by thousands with commas ("1234567.5" -> "1,234,567.5")."""
-    for _ in range(12):
+    while len(text) and pc.any(pc.match_substring_regex(text, r"^\d{4}")).as_py():
         text = pc.replace_substring_regex(text, r"^(\d+)(\d{3})", r"\1,\2")
     return text
 
