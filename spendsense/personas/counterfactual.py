@@ -1,5 +1,5 @@
 """What would change this: per user and window, the cheapest change of the person's own signals that changes the
-persona, verified by re-running assign_personas on the changed signals. Vectorized over rows (docs/personas.md)."""
+persona, verified by re-assigning the changed signals with the evaluation assign_personas uses (docs/personas.md)."""
 
 from __future__ import annotations
 
