@@ -101,13 +101,23 @@ def signals_step(warehouse: str | Path, opstore: str | Path, as_of: str | dt.dat
 
 
 def personas_step(warehouse: str | Path):
-    """Assign one persona per user and window from the stored signals, and store the assignments."""
-    from spendsense.personas import assign_personas, load_persona_config, write_persona_assignments
+    """Assign one persona per user and window from the stored signals, and store the assignments and, beside
+    them, what would change each one (persona_counterfactuals)."""
+    from spendsense.personas import (
+        assign_personas,
+        load_persona_config,
+        load_signal_phrases,
+        persona_counterfactuals,
+        write_persona_assignments,
+        write_persona_counterfactuals,
+    )
 
+    cfg = load_persona_config()
     with connect(warehouse) as con:
         wide = con.execute("select * from signals_wide").df()
-        assignments = assign_personas(wide, load_persona_config())
+        assignments = assign_personas(wide, cfg)
         write_persona_assignments(con, assignments)
+        write_persona_counterfactuals(con, persona_counterfactuals(wide, cfg, load_signal_phrases()))
     return assignments
 
 

@@ -2,7 +2,15 @@
 
 from spendsense.personas.assign import assign_personas
 from spendsense.personas.config import NONE_PERSONA_ID, PersonaConfig, load_persona_config
-from spendsense.personas.store import PERSONA_ASSIGNMENT_COLUMNS, write_persona_assignments
+from spendsense.personas.counterfactual import persona_counterfactuals
+from spendsense.personas.phrases import SignalPhrases, load_signal_phrases
+from spendsense.personas.store import (
+    PERSONA_ASSIGNMENT_COLUMNS,
+    PERSONA_COUNTERFACTUAL_COLUMNS,
+    write_persona_assignments,
+    write_persona_counterfactuals,
+)
 
-__all__ = ["NONE_PERSONA_ID", "PERSONA_ASSIGNMENT_COLUMNS", "PersonaConfig", "assign_personas",
-           "load_persona_config", "write_persona_assignments"]
+__all__ = ["NONE_PERSONA_ID", "PERSONA_ASSIGNMENT_COLUMNS", "PERSONA_COUNTERFACTUAL_COLUMNS", "PersonaConfig",
+           "SignalPhrases", "assign_personas", "load_persona_config", "load_signal_phrases", "persona_counterfactuals",
+           "write_persona_assignments", "write_persona_counterfactuals"]

@@ -140,6 +140,27 @@ def criteria_json(evaluated: list[Evaluated], n: int) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
+def matched_personas(frame: pd.DataFrame, personas: list[Persona], evaluated: list[Evaluated]) -> np.ndarray:
+    """Rows x personas: whether each persona's criteria pass (every condition appended to `evaluated`)."""
+    matched = np.zeros((len(frame), len(personas)), dtype=bool)
+    for j, persona in enumerate(personas):
+        matched[:, j] = evaluate_rule(persona.criteria, frame, persona.id, "", evaluated)
+    return matched
+
+
+def first_match(matched: np.ndarray) -> np.ndarray:
+    """Per row, the index of the first (highest priority) matching persona; len(personas) when none matches."""
+    return np.where(matched.any(axis=1), matched.argmax(axis=1), matched.shape[1])
+
+
+def assigned_persona_ids(signals_wide: pd.DataFrame, cfg: PersonaConfig) -> np.ndarray:
+    """The persona_id assign_personas gives each row, without building the trace."""
+    check_signals(signals_wide, cfg)
+    personas = cfg.by_priority()
+    ids = np.array([p.id for p in personas] + [NONE_PERSONA_ID], dtype=object)
+    return ids[first_match(matched_personas(signals_wide.reset_index(drop=True), personas, []))]
+
+
 def assign_personas(signals_wide: pd.DataFrame, cfg: PersonaConfig) -> pd.DataFrame:
     """persona_assignments: one persona per (user_id, window_days), every matched persona, every criterion."""
     check_signals(signals_wide, cfg)
@@ -147,13 +168,11 @@ def assign_personas(signals_wide: pd.DataFrame, cfg: PersonaConfig) -> pd.DataFr
     n = len(frame)
     personas: list[Persona] = cfg.by_priority()
     evaluated: list[Evaluated] = []
-    matched = np.zeros((n, len(personas)), dtype=bool)
-    for j, persona in enumerate(personas):
-        matched[:, j] = evaluate_rule(persona.criteria, frame, persona.id, "", evaluated)
+    matched = matched_personas(frame, personas, evaluated)
 
     ids = np.array([p.id for p in personas] + [NONE_PERSONA_ID], dtype=object)
     names = np.array([p.name for p in personas] + [NONE_PERSONA_NAME], dtype=object)
-    first = np.where(matched.any(axis=1), matched.argmax(axis=1), len(personas))
+    first = first_match(matched)
     # matched persona lists, in priority order, looked up by each row's bit pattern
     codes = matched.astype(np.int64) @ (1 << np.arange(len(personas), dtype=np.int64))
     combos = np.empty(1 << len(personas), dtype=object)

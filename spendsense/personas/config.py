@@ -14,6 +14,8 @@ NONE_PERSONA_NAME = "No persona"
 
 Op = Literal[">=", ">", "<=", "<", "==", "!=", "is_null", "not_null"]
 NULL_OPS = ("is_null", "not_null")
+NEGATED_OPS = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "==": "!=", "!=": "==", "is_null": "not_null",
+               "not_null": "is_null"}  # the operator a value satisfies exactly when it fails the original
 
 
 class Condition(StrictModel):

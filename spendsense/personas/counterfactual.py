@@ -1,0 +1,190 @@
+"""What would change this: per user and window, the cheapest change of the person's own signals that changes the
+persona, verified by re-assigning the changed signals with the evaluation assign_personas uses (docs/personas.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from spendsense.personas.assign import Evaluated, assigned_persona_ids, check_signals, evaluate_rule
+from spendsense.personas.config import NEGATED_OPS, NONE_PERSONA_ID, AllOf, Condition, PersonaConfig, Rule
+from spendsense.personas.counterfactual_text import counterfactual_texts
+from spendsense.personas.phrases import SignalPhrase, SignalPhrases, check_phrases
+
+COUNTERFACTUAL_COLUMNS = ("user_id", "window_days", "persona_id", "target_persona_id", "cost", "changes",
+                          "text_operator", "text_customer")
+FIXED_COST = 100.0  # a change no threshold distance can measure: a missing value, a null test, a text value
+
+
+@dataclass(frozen=True)
+class Flip:
+    """One condition on every row, with the value that makes it pass / fail (just past the threshold) and the cost."""
+
+    index: int
+    evaluated: Evaluated
+    phrase: SignalPhrase
+    to_pass: np.ndarray
+    cost_pass: np.ndarray
+    to_fail: np.ndarray
+    cost_fail: np.ndarray
+
+    @property
+    def condition(self) -> Condition:
+        """The condition as declared in config/personas.yaml."""
+        return self.evaluated.condition
+
+    def numeric_value(self) -> np.ndarray:
+        """The signal's values as floats (NaN when missing or not a number)."""
+        return numeric_values(self.evaluated.value)
+
+
+def numeric_values(values: pd.Series) -> np.ndarray:
+    """Values as floats, NaN where missing or not a number."""
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _places(step: float) -> int:
+    """Decimal places of a step (0.01 -> 2, 1 -> 0), so a stepped value reads 0.49 and not 0.49000000000000002."""
+    return max(0, -Decimal(repr(step)).normalize().as_tuple().exponent)
+
+
+def _just_past(op: str, threshold: np.ndarray, value: np.ndarray, phrase: SignalPhrase) -> np.ndarray:
+    """The value closest to the threshold that satisfies `value op threshold` (NaN when the bounds forbid it)."""
+    step, places = phrase.step, _places(phrase.step)
+    below, above = np.round(threshold - step, places), np.round(threshold + step, places)
+    if op in (">=", "<=", "=="):
+        to = threshold.astype(float)
+    elif op == ">":
+        to = above
+    elif op == "<":
+        to = below
+    else:  # "!=": step away on the side the value is on, or the other side if the bounds forbid it
+        first, second = np.where(value > threshold, above, below), np.where(value > threshold, below, above)
+        to = np.where(_in_bounds(first, phrase), first, second)
+    return np.where(_in_bounds(to, phrase), to, np.nan)
+
+
+def _in_bounds(to: np.ndarray, phrase: SignalPhrase) -> np.ndarray:
+    """Whether values stay inside the signal's min / max."""
+    low = -np.inf if phrase.min is None else phrase.min
+    high = np.inf if phrase.max is None else phrase.max
+    return (to >= low) & (to <= high)
+
+
+def _target(ev: Evaluated, op: str, value: np.ndarray, phrase: SignalPhrase) -> tuple[np.ndarray, np.ndarray]:
+    """The new value making `signal op threshold` hold, and its cost (inf where no value can)."""
+    n = len(value)
+    if op in ("is_null", "not_null"):  # only "becomes missing" is a change; a missing value cannot be invented
+        return np.full(n, np.nan), np.full(n, FIXED_COST if op == "is_null" else np.inf)
+    if ev.threshold.dtype == object:  # text: only "becomes exactly this text" is a change
+        if op == "==":
+            return ev.threshold.copy(), np.full(n, FIXED_COST)
+        return np.full(n, None, dtype=object), np.full(n, np.inf)
+    to = _just_past(op, ev.threshold, value, phrase)
+    cost = np.where(np.isnan(value), FIXED_COST, np.abs(to - value) / phrase.scale)
+    return to, np.where(np.isnan(to), np.inf, cost)
+
+
+def condition_flips(frame: pd.DataFrame, cfg: PersonaConfig, phrases: SignalPhrases) -> list[list[Flip]]:
+    """Per persona (config order), its conditions (depth first) with pass / fail targets and costs."""
+    out: list[list[Flip]] = []
+    index = 0
+    for persona in cfg.personas:
+        evaluated: list[Evaluated] = []
+        evaluate_rule(persona.criteria, frame, persona.id, "", evaluated)
+        flips = []
+        for ev in evaluated:
+            phrase = phrases.signals[ev.condition.signal]
+            value = numeric_values(ev.value)
+            to_pass, cost_pass = _target(ev, ev.condition.op, value, phrase)
+            to_fail, cost_fail = _target(ev, NEGATED_OPS[ev.condition.op], value, phrase)
+            flips.append(Flip(index, ev, phrase, to_pass, cost_pass, to_fail, cost_fail))
+            index += 1
+        out.append(flips)
+    return out
+
+
+def _plan(rule: Rule, want_pass: bool, flips: list[Flip], n_flips: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cheapest cost per row for the rule to pass (or fail) and which conditions flip (rows x all conditions).
+
+    Consumes `flips` (this persona's conditions, depth first) in the order the rule tree lists them."""
+    if isinstance(rule, Condition):
+        flip = flips.pop(0)
+        done = flip.evaluated.passed if want_pass else ~flip.evaluated.passed
+        cost = np.where(done, 0.0, flip.cost_pass if want_pass else flip.cost_fail)
+        mask = np.zeros((len(done), n_flips), dtype=bool)
+        mask[:, flip.index] = ~done
+        return cost, mask
+    children = [_plan(sub, want_pass, flips, n_flips) for sub in (rule.all if isinstance(rule, AllOf) else rule.any)]
+    costs = np.stack([c for c, _ in children])
+    masks = np.stack([m for _, m in children])
+    if isinstance(rule, AllOf) == want_pass:  # all must pass / any must fail: every child that is not there yet
+        return costs.sum(axis=0), masks.any(axis=0)
+    pick = np.argmin(costs, axis=0)  # one child is enough: the cheapest, the first in config order on a tie
+    rows = np.arange(costs.shape[1])
+    return costs[pick, rows], masks[pick, rows]
+
+
+def changed_signals(frame: pd.DataFrame, flat: list[Flip], mask: np.ndarray, want_pass: np.ndarray) -> pd.DataFrame:
+    """A copy of the rows with every flipped condition's signal set to its new value."""
+    work = frame.copy()
+    for flip in flat:
+        flipped = mask[:, flip.index]
+        if not flipped.any():
+            continue
+        to = np.where(want_pass, flip.to_pass, flip.to_fail)
+        column = work[flip.condition.signal]
+        if to.dtype == object:
+            work[flip.condition.signal] = np.where(flipped, to, column.to_numpy(dtype=object))
+        else:
+            work[flip.condition.signal] = np.where(flipped, to, column.to_numpy(dtype=float, na_value=np.nan))
+    return work
+
+
+def persona_counterfactuals(signals_wide: pd.DataFrame, cfg: PersonaConfig, phrases: SignalPhrases) -> pd.DataFrame:
+    """persona_counterfactuals: per (user_id, window_days) the cheapest verified change of persona, with texts."""
+    check_signals(signals_wide, cfg)
+    check_phrases(phrases, cfg)
+    frame = signals_wide.reset_index(drop=True)
+    n = len(frame)
+    current = assigned_persona_ids(frame, cfg)
+    per_persona = condition_flips(frame, cfg, phrases)
+    flat = [f for flips in per_persona for f in flips]
+    ids = [p.id for p in cfg.personas]
+    fail = [_plan(p.criteria, False, list(fl), len(flat)) for p, fl in zip(cfg.personas, per_persona)]
+    succeed = [_plan(p.criteria, True, list(fl), len(flat)) for p, fl in zip(cfg.personas, per_persona)]
+    want_pass = current == NONE_PERSONA_ID  # `none` rows look for a persona to reach, the others to leave theirs
+    rows = np.arange(n)
+
+    # candidates per row, cheapest first: a persona's own "stop matching", or for `none` every persona in turn
+    own = np.maximum(pd.Index(ids).get_indexer(current), 0)
+    fail_cost, fail_mask = np.stack([c for c, _ in fail]), np.stack([m for _, m in fail])
+    pass_cost, pass_mask = np.stack([c for c, _ in succeed]), np.stack([m for _, m in succeed])
+    ranked = np.argsort(pass_cost.T, axis=1, kind="stable")  # ties: config order
+
+    target = np.full(n, None, dtype=object)
+    cost = np.full(n, np.nan)
+    mask = np.zeros((n, len(flat)), dtype=bool)
+    open_rows = np.ones(n, dtype=bool)
+    for rank in range(len(ids)):
+        pick = np.where(want_pass, ranked[:, rank], own)
+        try_cost = np.where(want_pass, pass_cost[pick, rows], fail_cost[own, rows])
+        try_mask = np.where(want_pass[:, None], pass_mask[pick, rows], fail_mask[own, rows])
+        trying = open_rows & np.isfinite(try_cost) & (want_pass | (rank == 0))
+        if not trying.any():
+            continue
+        sub = np.flatnonzero(trying)
+        changed = changed_signals(frame.iloc[sub], flat, try_mask[sub], want_pass[sub])
+        result = assigned_persona_ids(changed, cfg)  # the assignment's own rule evaluation, on the changed rows
+        moved = sub[result != current[sub]]
+        target[moved], cost[moved], mask[moved] = result[result != current[sub]], try_cost[moved], try_mask[moved]
+        open_rows[moved] = False
+
+    texts = counterfactual_texts(frame, cfg, phrases, flat, mask, want_pass, current, target, cost)
+    return pd.DataFrame({
+        "user_id": frame["user_id"].to_numpy(), "window_days": frame["window_days"].to_numpy(),
+        "persona_id": current, "target_persona_id": target, "cost": cost, **texts,
+    }, columns=list(COUNTERFACTUAL_COLUMNS))
