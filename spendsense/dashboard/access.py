@@ -146,6 +146,7 @@ class CustomerPreview:
     disclosure: str = DISCLOSURE
     as_of: str = ""
     notes: list[str] = field(default_factory=list)
+    what_would_change: list[str] = field(default_factory=list)  # supportive customer texts, one per distinct text
 
 
 class DashboardData:
@@ -694,10 +695,21 @@ class DashboardData:
             return pd.DataFrame(columns=["window_days", "persona_id", "persona_name", "matched_personas",
                                          "criteria"])
         df = self._q("select * from persona_assignments where user_id = $u order by window_days", {"u": user_id})
+        change = self.counterfactuals(user_id)
+        df = df.merge(change[["window_days", "text_operator", "text_customer"]], on="window_days", how="left")
         df["criteria"] = [parse_json(c) for c in df["criteria"]]
         df["matched_personas"] = [list(m) if m is not None and not isinstance(m, str) else m
                                   for m in df["matched_personas"]]
         return df
+
+    @requires(*PER_USER_ROLES)
+    def counterfactuals(self, user_id: str) -> pd.DataFrame:
+        """What would change the persona, per window (persona_counterfactuals; empty for older runs)."""
+        cols = ["window_days", "persona_id", "target_persona_id", "text_operator", "text_customer", "changes"]
+        if not self._has("persona_counterfactuals"):
+            return pd.DataFrame(columns=cols)
+        return self._q("select " + ", ".join(cols) + " from persona_counterfactuals where user_id = $u "
+                       "order by window_days", {"u": user_id})
 
     @requires(*PER_USER_ROLES)
     def timeline(self, user_id: str, txns: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
@@ -1023,7 +1035,9 @@ class DashboardData:
         for col in cols:
             if col not in items:
                 items[col] = None
-        return CustomerPreview(items=items[cols].reset_index(drop=True), message=msg, notes=notes, **base)
+        change = self.counterfactuals(user_id)["text_customer"].dropna()
+        return CustomerPreview(items=items[cols].reset_index(drop=True), message=msg, notes=notes,
+                               what_would_change=list(dict.fromkeys(change)), **base)
 
     # ---------------------------------------------------------------- on-demand recompute
 

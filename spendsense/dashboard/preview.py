@@ -57,6 +57,9 @@ def preview_body_html(preview: CustomerPreview) -> str:
             parts.append(f'<div class="ss-item ss-item-{esc(css_token(item["item_id"]))}">'
                          f'<div class="ss-item-kind">{esc("Learn" if kind == "education" else "Partner offer")}</div>'
                          f'<div class="ss-item-title">{esc(item.get("title"))}</div>{summary_html}{why_html}</div>')
+    if preview.what_would_change:
+        parts.append("<h2>What could change what you see</h2>")
+        parts += [f'<div class="ss-item-why ss-what-would-change">{esc(t)}</div>' for t in preview.what_would_change]
     parts.append(f'<div class="ss-mail-disclosure">{esc(preview.disclosure)}</div>')
     parts.append("</div>")
     return "".join(parts)

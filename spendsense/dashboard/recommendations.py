@@ -187,7 +187,8 @@ def recommendation_summary_html(rec: Mapping) -> str:
 
 def admitted_html(trace: object) -> str:
     """Which of the item's triggers admitted it, with the user's value and the margin over the threshold."""
-    stage = ((trace or {}).get("stages") or {}).get("signal_triggers") or {} if isinstance(trace, Mapping) else {}
+    stages = _stage_list(trace.get("stages")) if isinstance(trace, Mapping) else []
+    stage = next((s for s in stages if s.get("stage") == "signal_triggers"), {})
     admitted = stage.get("admitted_by") or []
     if not admitted:
         text = "general-audience item (no trigger; at most one per window)" if stage else "no trace"
@@ -196,9 +197,17 @@ def admitted_html(trace: object) -> str:
             + "; ".join(esc(a) for a in admitted) + "</div>")
 
 
+def what_would_change_html(trace: object) -> str:
+    """The user-window's 'what would change the persona' line from the trace (nothing when absent)."""
+    change = (trace or {}).get("what_would_change") or {} if isinstance(trace, Mapping) else {}
+    if not change.get("text"):
+        return ""
+    return f'<div class="ss-what-would-change"><b>What would change the persona:</b> {esc(change["text"])}</div>'
+
+
 def recommendation_details_html(rec: Mapping, trace: object) -> str:
     """The card's expandable parts: why it was admitted, facts, score components and the decision trace."""
-    return admitted_html(trace) + (f'<details class="ss-rec-details"><summary>Facts and score</summary>{facts_html(rec.get("facts"))}'
+    return admitted_html(trace) + what_would_change_html(trace) + (f'<details class="ss-rec-details"><summary>Facts and score</summary>{facts_html(rec.get("facts"))}'
                f'{score_html(rec)}{kv_table([("template", rec.get("template_id")), ("recommendation id", rec.get("recommendation_id")), ("item version", rec.get("item_version"))])}</details>'
                f'<details class="ss-trace"><summary>Decision trace</summary>{trace_html(trace)}</details>')
 

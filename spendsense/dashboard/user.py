@@ -150,6 +150,13 @@ def payroll_html(payroll: pd.DataFrame, window: int) -> str:
                  formatters={"amount": fmt_usd}, css="ss-payroll-table")
 
 
+def change_html(text: object) -> str:
+    """The 'what would change this' line of a persona (nothing when the run has none)."""
+    if is_missing(text) or not text:
+        return ""
+    return f'<div class="ss-what-would-change"><b>What would change this:</b> {esc(text)}</div>'
+
+
 def personas_html(personas: pd.DataFrame) -> str:
     """Persona per window with the personas matched and every criterion with its value."""
     if not len(personas):
@@ -165,7 +172,7 @@ def personas_html(personas: pd.DataFrame) -> str:
             f'{heading(f"{window} days", 2)}'
             f'<div>{badge(r.get("persona_name") or pid, "info" if pid != "none" else "warn")} '
             f'<span class="ss-muted">({esc(pid)}; matched: {esc(matched)})</span></div>'
-            f'{criteria_html(r.get("criteria"))}</div>')
+            f'{change_html(r.get("text_operator"))}{criteria_html(r.get("criteria"))}</div>')
     return '<div class="ss-cols">' + "".join(cols) + "</div>"
 
 

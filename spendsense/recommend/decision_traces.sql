@@ -91,7 +91,12 @@ context_parts as (
         to_json({'outcome': 'granted', 'detail': consent_reason})::varchar as consent_guardrail_json,
         -- stored as text with spaces; to_json renders the parsed document compactly
         coalesce(to_json(cast(rules as json))::varchar, 'null') as rules_json,
-        coalesce(to_json(cast(versions as json))::varchar, 'null') as versions_json
+        coalesce(to_json(cast(versions as json))::varchar, 'null') as versions_json,
+        to_json({
+            'target_persona_id': what_would_change_target, 'text': what_would_change_text,
+            'customer_text': what_would_change_customer_text,
+            'changes': cast(what_would_change_changes as json)
+        })::varchar as what_would_change_json
     from context_rules
 ),
 
@@ -226,7 +231,8 @@ recommendation_parts as (
         weights_json,
         consent_guardrail_json,
         rules_json,
-        versions_json
+        versions_json,
+        what_would_change_json
     from reasons
 ),
 
@@ -260,6 +266,7 @@ final as (
             ',"score":', substr(score_json, 1, length(score_json) - 1), ',"weights":', weights_json, '}',
             ',', substr(rationale_json, 2, length(rationale_json) - 2),
             ',"guardrails":{"consent":', consent_guardrail_json, ',', substr(guardrails_json, 2),
+            ',"what_would_change":', what_would_change_json,
             ',"rules":', rules_json, ',"versions":', versions_json, '}'
         ) as trace
     from recommendation_parts

@@ -87,6 +87,8 @@ class RecommendInputs:
     consent: pd.DataFrame
     history: pd.DataFrame
     as_of: dt.date
+    # persona_counterfactuals rows (what would change each user-window's persona); None: not computed
+    counterfactuals: pd.DataFrame | None = None
 
 
 class RecommendOutputs:
@@ -210,6 +212,21 @@ def consent_by_user(consent: pd.DataFrame) -> pd.DataFrame:
     c = c.sort_values(["user_id", "occurred_at", "_granted"], ascending=[True, False, True], na_position="last",
                       kind="stable")
     return c.drop_duplicates("user_id")[["user_id", "status", "occurred_at"]].reset_index(drop=True)
+
+
+COUNTERFACTUAL_COLUMNS = {"target": "target_persona_id", "text": "text_operator", "customer_text": "text_customer",
+                          "changes": "changes"}
+
+
+def _aligned_counterfactuals(keys: pd.DataFrame, counterfactuals: pd.DataFrame | None) -> pd.DataFrame:
+    """persona_counterfactuals rows in the order of keys (all null where none were computed)."""
+    cols = list(COUNTERFACTUAL_COLUMNS.values())
+    if counterfactuals is None or not len(counterfactuals):
+        return pd.DataFrame({c: np.full(len(keys), None, dtype=object) for c in cols})
+    merged = keys.merge(counterfactuals[KEYS + cols], on=KEYS, how="left", validate="one_to_one")
+    if "changes" in merged:
+        merged["changes"] = [v if isinstance(v, str) or v is None else json.dumps(v) for v in merged["changes"]]
+    return merged[cols].astype(object).where(merged[cols].notna(), None)
 
 
 def _sorted_windows(signals_wide: pd.DataFrame) -> pd.DataFrame:
@@ -465,7 +482,8 @@ def recommend(inputs: RecommendInputs, catalog: Catalog, scoring: ScoringConfig,
     code = stage_codes(cands, sel, rendered.dropped_stage)
     lap("select_render")
     asm = _Assembly(run_id, created, inputs.as_of, catalog, versions, scoring, guardrails, items, cands, sel,
-                    rendered, code, sig, personas, features, subtype_bits, history, status.set_index("user_id"))
+                    rendered, code, sig, personas, features, subtype_bits, history, status.set_index("user_id"),
+                    _aligned_counterfactuals(keys, inputs.counterfactuals))
     users = inputs.users["user_id"].astype(str) if "user_id" in inputs.users else pd.Series(dtype=object)
     with _LazyConnection() as con:
         recs, rec_rows = asm.recommendations(con)
@@ -537,6 +555,7 @@ class _Assembly:
     subtype_bits: np.ndarray
     history: pd.DataFrame
     status_of: pd.DataFrame
+    counterfactuals: pd.DataFrame  # aligned with sig: target, operator and customer text, changes (JSON)
 
     def __post_init__(self) -> None:
         self.uid = self.sig["user_id"].to_numpy(dtype=object)
@@ -750,6 +769,8 @@ class _Assembly:
             "consent_at": pa.array(pd.to_datetime(status["occurred_at"]).to_numpy(dtype="datetime64[us]"),
                                    pa.timestamp("us"), from_pandas=True),
             "history": self._history_lists(),
+            **{f"what_would_change_{k}": pa.array(self.counterfactuals[c].to_numpy(dtype=object), STRING,
+                                                  from_pandas=True) for k, c in COUNTERFACTUAL_COLUMNS.items()},
             "not_relevant": self._not_relevant(),
             "filtered_out": _row_lists(removed["row"][order], filtered, n),
             "selected_education": selected["education"],

@@ -52,6 +52,7 @@ class EngineConfig:
     persona_config: object
     versions: dict
     stamp: tuple
+    signal_phrases: object = None  # content/signal_phrases.yaml, for the counterfactuals
 
 
 _CONFIG: EngineConfig | None = None
@@ -68,14 +69,14 @@ def cached_config() -> EngineConfig:
     stamp = _stamp()
     if _CONFIG is None or _CONFIG.stamp != stamp:
         from spendsense.content import load_catalog, load_guardrails, load_scoring
-        from spendsense.personas import load_persona_config
+        from spendsense.personas import load_persona_config, load_signal_phrases
         from spendsense.recommend.store import current_versions
         from spendsense.signals import load_signal_config
 
         guardrails = load_guardrails()
         catalog = load_catalog(guardrails=guardrails)
         _CONFIG = EngineConfig(catalog, load_scoring(), guardrails, load_signal_config(), load_persona_config(),
-                               current_versions(catalog), stamp)
+                               current_versions(catalog), stamp, load_signal_phrases())
     return _CONFIG
 
 
@@ -157,7 +158,7 @@ def recompute_user(warehouse_path: str | Path, user_id: str, as_of: dt.date | st
     as_of defaults to the run parameters' as_of; `con` may be an open (read-only) connection to the warehouse.
     Returns nothing but the reason when the user's consent is not granted.
     """
-    from spendsense.personas import assign_personas
+    from spendsense.personas import assign_personas, persona_counterfactuals
     from spendsense.signals import compute_signals
 
     cfg = cached_config()
@@ -194,7 +195,8 @@ def recompute_user(warehouse_path: str | Path, user_id: str, as_of: dt.date | st
             for view in views:
                 mem.unregister(view)
     personas = assign_personas(signals.signals_wide, cfg.persona_config)
+    counterfactuals = persona_counterfactuals(signals.signals_wide, cfg.persona_config, cfg.signal_phrases)
     inputs = RecommendInputs(signals.signals_wide, signals.credit_cards, signals.recurring_streams, personas,
-                             users, accounts, consent, history, as_of)
+                             users, accounts, consent, history, as_of, counterfactuals)
     outputs = recommend(inputs, cfg.catalog, cfg.scoring, cfg.guardrails, run_id, created, cfg.versions)
     return UserRecompute(outputs, signals, personas)

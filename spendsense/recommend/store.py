@@ -37,10 +37,15 @@ def read_inputs(con: duckdb.DuckDBPyConnection, consent: pd.DataFrame, history: 
                 as_of: dt.date) -> RecommendInputs:
     """The recommend step's inputs: the warehouse tables, plus consent and delivery history read by the caller."""
     t = {name: _table(con, name) for name in INPUT_TABLES}
+    try:
+        counterfactuals = con.sql("select * from persona_counterfactuals").to_arrow_table().to_pandas()
+    except duckdb.CatalogException:  # a warehouse from before counterfactuals: contexts record none
+        counterfactuals = None
     return RecommendInputs(
         signals_wide=t["signals_wide"], credit_cards=t["credit_cards"], recurring_streams=t["recurring_streams"],
         persona_assignments=t["persona_assignments"], users=t["users"][["user_id", "credit_score"]],
-        accounts=t["accounts"][["user_id", "subtype"]], consent=consent, history=history, as_of=as_of)
+        accounts=t["accounts"][["user_id", "subtype"]], consent=consent, history=history, as_of=as_of,
+        counterfactuals=counterfactuals)
 
 
 # ----------------------------------------------------------------------------------------------- outputs

@@ -124,6 +124,13 @@ def explain_text(rec: dict, trace: dict) -> str:
     for name, stage in stages.items():
         status = "PASS" if stage.get("passed", True) else "FAIL"
         lines.append(f"  {name:<16} {status}  {stage.get('reason', '')}")
+    admitted = (stages.get("signal_triggers") or {}).get("admitted_by") or []
+    lines += ["", "Admitted by: " + ("; ".join(admitted) if admitted else
+                                     "general-audience item (no trigger; at most one per window)")]
+    change = trace.get("what_would_change") or {}
+    if change.get("text"):
+        lines += ["What would change the persona: " + change["text"],
+                  "  in the customer's words: " + (change.get("customer_text") or "")]
     lines += ["", "Score = " + " + ".join(f"{weights.get(k, 0):g} x {k} {comps.get(k, 0):.3f}"
                                           for k in ("persona", "signal", "priority", "freshness"))
               + f" = {score.get('total', rec['score']):.4f}"]

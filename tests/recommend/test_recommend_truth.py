@@ -50,11 +50,12 @@ def run_for(rows: dict[str, dict], personas: dict[str, str] | None = None, score
     return frame, recommend(inputs, CATALOG, SCORING, GUARDRAILS, F.RUN_ID, F.CREATED, F.VERSIONS)
 
 
-def admitting_signals(out, user: str) -> set[str]:
-    """Signals named by the triggers that admitted the user's recommendations."""
+def admitting_signals(out, user: str, ops: tuple[str, ...] = ("<", "<=", ">", ">=", "==", "!=")) -> set[str]:
+    """Signals named by the triggers (with one of these operators) that admitted the user's recommendations."""
     traces = out.recommendation_traces
     mine = traces[traces["user_id"] == user]
-    return {t.split(" = ")[0] for lst in mine["admitted_by"] for t in lst}
+    return {t.split(" = ")[0] for lst in mine["admitted_by"] for t in lst
+            if t.split("(", 1)[1].split(" ", 1)[0] in ops}
 
 
 def test_a_low_utilization_card_holder_never_gets_utilization_advice():
@@ -62,7 +63,8 @@ def test_a_low_utilization_card_holder_never_gets_utilization_advice():
     _, out = run_for({"u_low": low}, subtypes={"u_low": ["checking", "credit card"]})
     recs = out.recommendations
     assert len(recs)
-    assert not admitting_signals(out, "u_low") & set(UTILIZATION_SIGNALS)
+    # content for low utilization (keeping it low) may be admitted; nothing that presumes a high one
+    assert not admitting_signals(out, "u_low", (">", ">=")) & set(UTILIZATION_SIGNALS)
     assert not recs["rationale"].str.contains("above the 30% level").any()
     assert "card_utilization" not in set(recs["template_id"])
 
@@ -71,7 +73,8 @@ def test_a_regular_earner_never_gets_irregular_pay_advice():
     _, out = run_for({"u_steady": {"median_pay_gap_days": 14.0, "income_cv": 0.03, "pay_gap_cv": 0.0}})
     recs = out.recommendations
     assert len(recs)
-    assert not admitting_signals(out, "u_steady") & set(PAY_SIGNALS)
+    # steady-pay content may be admitted (median gap <= 35 days); nothing that presumes uneven pay
+    assert not admitting_signals(out, "u_steady", (">", ">=", "==")) & set(PAY_SIGNALS)
     assert not set(recs["template_id"]) & {"irregular_pay", "income_variability"}
     assert not recs["rationale"].str.contains("six weeks apart|varied by", regex=True).any()
 
