@@ -275,6 +275,16 @@ def consent_status(con: sqlite3.Connection, as_of=None, user_id: str | None = No
                   times=("occurred_at",))
 
 
+def consent_watermark(con: sqlite3.Connection) -> int:
+    """The recording position (rowid) of the newest consent event, 0 when there is none."""
+    return int(con.execute("select coalesce(max(rowid), 0) from consent_events").fetchone()[0])
+
+
+def consent_changed_since(con: sqlite3.Connection, mark: int) -> set[str]:
+    """Users with a consent event recorded after the watermark `mark`."""
+    return {u for (u,) in con.execute("select distinct user_id from consent_events where rowid > ?", (mark,))}
+
+
 def consenting_user_ids(con: sqlite3.Connection, as_of=None) -> set[str]:
     """The users whose latest consent event (as of as_of) is a grant."""
     status = consent_status(con, as_of)
@@ -384,6 +394,11 @@ def record_deliveries(con: sqlite3.Connection, df: pd.DataFrame) -> int:
             return con.total_changes - before
     finally:
         con.execute(f"pragma cache_size = {int(cache)}")
+
+
+def has_deliveries(con: sqlite3.Connection, run_id: str) -> bool:
+    """Whether any delivery of this run is recorded (a run's deliveries are recorded in one transaction)."""
+    return con.execute("select 1 from deliveries where run_id = ? limit 1", (run_id,)).fetchone() is not None
 
 
 def deliveries(con: sqlite3.Connection, since=None) -> pd.DataFrame:
