@@ -21,6 +21,7 @@ STEPS = ("01_generate_data", "02_compute_signals", "03_assign_personas", "04_rec
 # each notebook still begins with an empty namespace and imports what it uses).
 WARM_IMPORTS = ("import spendsense.pipeline, spendsense.viz", "del spendsense")
 REPORT_NOTEBOOK = "05_evaluate"
+INGEST_STEP = "01_generate_data"  # imports the input's consent events; the signal step reads consent after it
 FAILED = runs.FAILED
 WITHHELD_TABLE = "skipped_users"
 WITHHELD_REASON = "consent changed during the run: withheld at publish"
@@ -168,11 +169,11 @@ def run_pipeline(params: RunParams, run_id: str | None = None, wait: bool = Fals
                                 f"recorded and could not be recorded now ({exc}); nothing was run") from None
         if replayed:
             echo(f"recorded {replayed} deliveries of the published run that a crash had kept from the store")
-        consent_mark = consent_watermark()
+        marks = {"consent": consent_watermark()}  # moved on once ingest (which imports consent) is done
         staged = runs.staging_dir(run_id, root)
         try:
-            result = _run_steps(params, run_id, staged, root, steps, started, echo)
-            withheld = withhold_changed_consent(staged / runs.WAREHOUSE, consent_mark)
+            result = _run_steps(params, run_id, staged, root, steps, started, echo, marks)
+            withheld = withhold_changed_consent(staged / runs.WAREHOUSE, marks["consent"])
             if withheld:
                 echo(f"withheld {len(withheld)} user(s) whose consent changed during the run")
                 log.info("withheld users whose consent changed during the run: %s", ", ".join(withheld))
@@ -193,7 +194,7 @@ def run_pipeline(params: RunParams, run_id: str | None = None, wait: bool = Fals
 
 
 def _run_steps(params: RunParams, run_id: str, staged: Path, root: Path, steps: tuple[str, ...], started: float,
-               echo) -> RunResult:
+               echo, marks: dict) -> RunResult:
     """Run every step notebook into the staging folder; a failed step's folder moves to failed/ (unless the disk
     is full: then it is removed, as it would keep the disk full)."""
     (staged / "notebooks").mkdir(parents=True)
@@ -225,6 +226,8 @@ def _run_steps(params: RunParams, run_id: str, staged: Path, root: Path, steps: 
                 kernels.stop_all()
                 raise
             kernels.stop(km)
+            if step == INGEST_STEP:  # consent events recorded from here on changed during the run
+                marks["consent"] = consent_watermark()
             result.step_seconds[step] = round(time.perf_counter() - t0, 3)
             echo(f" {result.step_seconds[step]:.1f} s")
             log.info("%s finished in %.2f s", step, result.step_seconds[step])
