@@ -129,6 +129,10 @@ def handle(args) -> int:
     from spendsense import paths, runs
     from spendsense.notebook_runner import kernel_name
 
+    chosen = os.environ.get("SPENDSENSE_DASHBOARD_TOKEN")
+    if chosen and (weak := token_problem(chosen)):  # before anything else, so nothing is changed
+        print(f"error: SPENDSENSE_DASHBOARD_TOKEN {weak}", file=sys.stderr)
+        return 2
     role = (args.role or os.environ.get("SPENDSENSE_ROLE") or "operator").lower()
     if role not in ROLES:
         print(f"error: SPENDSENSE_ROLE={role!r} is not one of {', '.join(ROLES)}", file=sys.stderr)
@@ -155,10 +159,6 @@ def handle(args) -> int:
     if kernel_name() != "spendsense":
         print("error: the Jupyter kernel 'spendsense' is not registered; run `make install` or\n"
               f"  {sys.executable} -m ipykernel install --sys-prefix --name spendsense", file=sys.stderr)
-        return 2
-    chosen = os.environ.get("SPENDSENSE_DASHBOARD_TOKEN")
-    if chosen and (weak := token_problem(chosen)):
-        print(f"error: SPENDSENSE_DASHBOARD_TOKEN {weak}", file=sys.stderr)
         return 2
     port = choose_port(args.port)
     token = chosen or secrets.token_urlsafe(24)

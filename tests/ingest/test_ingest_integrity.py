@@ -110,7 +110,7 @@ def test_one_gib_without_a_newline_is_a_problem_with_bounded_memory(loaded, tmp_
     out = subprocess.run([sys.executable, "-c", probe, str(folder.parent), str(tmp_path / "x.duckdb")],
                          capture_output=True, text=True, check=True, timeout=300).stdout
     assert "users.csv: line 1: longer than" in out
-    assert int(out.split("maxrss_kib")[1]) < 600 * 1024, out  # far from the 2.2 GB it took
+    assert int(out.split("maxrss_kib")[1]) < 1024 * 1024, out  # imports included; far from the 2.2 GB it took
     rejected(folder, db, ops, "users.csv", "line 1: longer than")
 
 
