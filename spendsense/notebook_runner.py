@@ -21,7 +21,10 @@ STEPS = ("01_generate_data", "02_compute_signals", "03_assign_personas", "04_rec
 # each notebook still begins with an empty namespace and imports what it uses).
 WARM_IMPORTS = ("import spendsense.pipeline, spendsense.viz", "del spendsense")
 REPORT_NOTEBOOK = "05_evaluate"
-FAILED = "failed"
+INGEST_STEP = "01_generate_data"  # imports the input's consent events; the signal step reads consent after it
+FAILED = runs.FAILED
+WITHHELD_TABLE = "skipped_users"
+WITHHELD_REASON = "consent changed during the run: withheld at publish"
 
 log = logging.getLogger("spendsense.run")
 
@@ -142,58 +145,171 @@ def render_report(executed: Path, target: Path) -> Path:
 
 def run_pipeline(params: RunParams, run_id: str | None = None, wait: bool = False,
                  steps: tuple[str, ...] = STEPS, echo=print) -> RunResult:
-    """Execute the step notebooks in order under the run lock and publish the run when all succeeded."""
+    """Execute the step notebooks in order under the run lock and publish the run when all succeeded.
+
+    Before the first notebook: the run id and runs folder are checked (RunError), and the deliveries of the
+    published run are recorded if a crash kept them from it. At publish: users whose consent changed during the
+    run are withheld (their derived rows deleted from the staged warehouse, nothing delivered). A full disk
+    removes the staging folder and raises RunError in one line.
+    """
     apply_project_jupyter_env()
-    root = params.resolve(params.runs_dir)
-    run_id = run_id or runs.new_run_id()
+    params = RunParams.model_validate(params.model_dump())  # every parameter checked before any notebook
+    root = runs.check_runs_dir(params.resolve(params.runs_dir))
+    if run_id is not None:
+        runs.check_run_id(run_id)
     started = time.perf_counter()
     with runs.run_lock(root, wait=wait):
+        run_id = runs.unique_run_id(root, run_id)
         for stale in runs.clean_stale_staging(root):
             echo(f"removed the unfinished run left at {stale}")
-        staged = runs.staging_dir(run_id, root)
-        (staged / "notebooks").mkdir(parents=True)
-        handler = _file_logger(staged / "run.log")
         try:
-            (staged / "params.yaml").write_text(
-                yaml.safe_dump({"run_id": run_id, **params.model_dump(mode="json")}, sort_keys=False))
-            parameters = notebook_parameters(params, run_id, staged)
-            kernel = kernel_name()
-            result = RunResult(run_id, staged)
-            log.info("run %s started with %s (kernel %s)", run_id, params.model_dump(mode="json"), kernel)
-            kernels = KernelStarter(kernel)
-            upcoming = kernels.start()
-            for i, step in enumerate(steps, 1):
-                echo(f"[{i}/{len(steps)}] {step} ...", end="", flush=True)
-                t0 = time.perf_counter()
-                km, upcoming = upcoming, (kernels.start() if i < len(steps) else None)
-                try:
-                    executed = execute_step(step, staged / "notebooks", parameters, kernel, km=km)
-                except StepFailed as exc:
-                    echo(" FAILED")
-                    log.error("%s", exc)
-                    kernels.stop_all()
-                    failed_dir = _keep_failed(staged, root)
-                    raise StepFailed(exc.step, exc.error, failed_dir / "notebooks" / exc.notebook.name) from None
-                except BaseException:
-                    kernels.stop_all()
-                    raise
-                kernels.stop(km)
-                result.step_seconds[step] = round(time.perf_counter() - t0, 3)
-                echo(f" {result.step_seconds[step]:.1f} s")
-                log.info("%s finished in %.2f s", step, result.step_seconds[step])
-                if step == REPORT_NOTEBOOK:
-                    render_report(executed, staged / "report.html")
-            result.total_seconds = round(time.perf_counter() - started, 3)
-            (staged / "run.json").write_text(json.dumps({
-                "run_id": run_id, "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "step_seconds": result.step_seconds, "total_seconds": result.total_seconds}, indent=2))
-            log.info("run %s complete in %.2f s; publishing", run_id, result.total_seconds)
-        finally:
-            logging.getLogger("spendsense").removeHandler(handler)
-            handler.close()
+            replayed = replay_deliveries(root)
+        except Exception as exc:  # noqa: BLE001 - refuse to run on: a newer publish would hide this one
+            raise runs.RunError(f"the deliveries of the published run {runs.latest_run_dir(root)} are not "
+                                f"recorded and could not be recorded now ({exc}); nothing was run") from None
+        if replayed:
+            echo(f"recorded {replayed} deliveries of the published run that a crash had kept from the store")
+        marks = {"consent": consent_watermark()}  # moved on once ingest (which imports consent) is done
+        staged = runs.staging_dir(run_id, root)
+        try:
+            result = _run_steps(params, run_id, staged, root, steps, started, echo, marks)
+            withheld = withhold_changed_consent(staged / runs.WAREHOUSE, marks["consent"])
+            if withheld:
+                echo(f"withheld {len(withheld)} user(s) whose consent changed during the run")
+                log.info("withheld users whose consent changed during the run: %s", ", ".join(withheld))
+        except BaseException as exc:
+            if runs.is_disk_full(exc) and staged.exists():
+                shutil.rmtree(staged, ignore_errors=True)
+                raise runs.RunError(f"disk full while writing run {run_id} ({exc.strerror}"
+                                    f"{': ' + str(exc.filename) if exc.filename else ''}); "
+                                    "its staging folder was removed, the published run is unchanged") from None
+            raise
         result.run_dir = runs.publish(staged, root)
-        _record_deliveries(result.run_dir)
+        try:
+            _record_deliveries(result.run_dir)
+        except Exception as exc:  # noqa: BLE001 - any failure: the next run replays them from the folder
+            raise runs.RunError(f"run {run_id} is published but its deliveries could not be recorded ({exc}); "
+                                "the next run records them from the published folder") from None
     return result
+
+
+def _run_steps(params: RunParams, run_id: str, staged: Path, root: Path, steps: tuple[str, ...], started: float,
+               echo, marks: dict) -> RunResult:
+    """Run every step notebook into the staging folder; a failed step's folder moves to failed/ (unless the disk
+    is full: then it is removed, as it would keep the disk full)."""
+    (staged / "notebooks").mkdir(parents=True)
+    handler = _file_logger(staged / "run.log")
+    try:
+        (staged / "params.yaml").write_text(
+            yaml.safe_dump({"run_id": run_id, **params.model_dump(mode="json")}, sort_keys=False))
+        parameters = notebook_parameters(params, run_id, staged)
+        kernel = kernel_name()
+        result = RunResult(run_id, staged)
+        log.info("run %s started with %s (kernel %s)", run_id, params.model_dump(mode="json"), kernel)
+        kernels = KernelStarter(kernel)
+        upcoming = kernels.start() if steps else None
+        for i, step in enumerate(steps, 1):
+            echo(f"[{i}/{len(steps)}] {step} ...", end="", flush=True)
+            t0 = time.perf_counter()
+            km, upcoming = upcoming, (kernels.start() if i < len(steps) else None)
+            try:
+                executed = execute_step(step, staged / "notebooks", parameters, kernel, km=km)
+            except StepFailed as exc:
+                echo(" FAILED")
+                log.error("%s", exc)
+                kernels.stop_all()
+                if "No space left on device" in exc.error or "Errno 28" in exc.error:
+                    raise OSError(28, f"No space left on device in step {step}") from None
+                failed_dir = _keep_failed(staged, root)
+                raise StepFailed(exc.step, exc.error, failed_dir / "notebooks" / exc.notebook.name) from None
+            except BaseException:
+                kernels.stop_all()
+                raise
+            kernels.stop(km)
+            if step == INGEST_STEP:  # consent events recorded from here on changed during the run
+                marks["consent"] = consent_watermark()
+            result.step_seconds[step] = round(time.perf_counter() - t0, 3)
+            echo(f" {result.step_seconds[step]:.1f} s")
+            log.info("%s finished in %.2f s", step, result.step_seconds[step])
+            if step == REPORT_NOTEBOOK:
+                render_report(executed, staged / "report.html")
+        result.total_seconds = round(time.perf_counter() - started, 3)
+        (staged / "run.json").write_text(json.dumps({
+            "run_id": run_id, "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "step_seconds": result.step_seconds, "total_seconds": result.total_seconds}, indent=2))
+        log.info("run %s complete in %.2f s; publishing", run_id, result.total_seconds)
+    finally:
+        logging.getLogger("spendsense").removeHandler(handler)
+        handler.close()
+    return result
+
+
+def consent_watermark() -> int:
+    """The recording position of the newest consent event now (events after it happened during the run)."""
+    from spendsense import opstore
+
+    con = opstore.connect()
+    try:
+        return opstore.consent_watermark(con)
+    finally:
+        con.close()
+
+
+def withhold_changed_consent(warehouse: Path, since_mark: int) -> list[str]:
+    """Delete, from the staged warehouse, every derived row of a user whose consent changed during the run or is
+    not granted now, and list them in skipped_users; returns those users. Raw tables (the input as ingested)
+    and skipped_users (which holds only the reason) stay."""
+    import duckdb
+    import pandas as pd
+
+    from spendsense import opstore
+    from spendsense.schema import TABLES
+
+    if not warehouse.exists():
+        return []
+    con = opstore.connect()
+    try:
+        changed = opstore.consent_changed_since(con, since_mark)
+        granted = opstore.consenting_user_ids(con)
+    finally:
+        con.close()
+    keep = set(TABLES) | {WITHHELD_TABLE}
+    with duckdb.connect(str(warehouse)) as wcon:
+        derived = [t for (t,) in wcon.execute(
+            "select distinct c.table_name from duckdb_columns() c join duckdb_tables() t"
+            " on t.database_name = c.database_name and t.schema_name = c.schema_name"
+            " and t.table_name = c.table_name where c.column_name = 'user_id'"
+            " and c.database_name = current_database() order by 1").fetchall() if t not in keep]
+        wcon.register("changed_now", pd.DataFrame({"user_id": pd.Series(sorted(changed), dtype=object)}))
+        wcon.register("granted_now", pd.DataFrame({"user_id": pd.Series(sorted(granted), dtype=object)}))
+        where = "user_id in (select user_id from changed_now) or user_id not in (select user_id from granted_now)"
+        wcon.execute("begin transaction")
+        users = sorted({u for table in derived
+                        for (u,) in wcon.execute(f'select distinct user_id from "{table}" where {where}').fetchall()})
+        for table in derived:
+            wcon.execute(f'delete from "{table}" where {where}')
+        if users and WITHHELD_TABLE in {t for (t,) in wcon.execute("show tables").fetchall()}:
+            wcon.execute(f"insert into {WITHHELD_TABLE} (user_id, reason) select unnest($u), $r",
+                         {"u": users, "r": WITHHELD_REASON})
+        wcon.execute("commit")
+    return users
+
+
+def replay_deliveries(root: Path) -> int:
+    """Record the latest published run's deliveries if none are recorded (a crash between publish and recording,
+    or a full opstore); idempotent: delivery ids are hashes of what was delivered. Returns rows added."""
+    from spendsense import opstore
+
+    latest = runs.latest_run_dir(root)
+    if latest is None:
+        return 0
+    con = opstore.connect()
+    try:
+        if opstore.has_deliveries(con, latest.name):
+            return 0
+    finally:
+        con.close()
+    return _record_deliveries(latest)
 
 
 def _file_logger(path: Path) -> logging.Handler:
@@ -216,13 +332,15 @@ def _keep_failed(staged: Path, root: Path) -> Path:
     return target
 
 
-def _record_deliveries(run_dir: Path) -> None:
+def _record_deliveries(run_dir: Path) -> int:
     """Record the published run's recommendations as shown, for the recency rule of later runs."""
     from spendsense import opstore
     from spendsense.recommend import delivered_recommendations
 
+    if not (run_dir / runs.WAREHOUSE).exists():  # a run of no steps (tests) has nothing to deliver
+        return 0
     con = opstore.connect()
     try:
-        opstore.record_deliveries(con, delivered_recommendations(run_dir / runs.WAREHOUSE))
+        return opstore.record_deliveries(con, delivered_recommendations(run_dir / runs.WAREHOUSE))
     finally:
         con.close()

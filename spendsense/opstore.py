@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from spendsense import consent as consent_rule
 from spendsense import paths
 
 SCHEMA_VERSION = 1
@@ -176,19 +177,37 @@ def _insert_audit(con: sqlite3.Connection, actor: str, role: str, action: str, t
 # ----------------------------------------------------------------------------------------------- consent
 
 
+class FutureConsentError(ValueError):
+    """A consent event dated after the moment it is recorded (beyond the clock-skew allowance)."""
+
+
+def _stored_occurred(occurred_at, recorded: str, what: str) -> str:
+    """occurred_at as stored: refused if after `recorded` beyond the skew allowance, else clamped to it."""
+    occurred = _utc_text(occurred_at)
+    if consent_rule.future_mask(pd.Series([occurred]), pd.Timestamp(recorded)).iat[0]:
+        raise FutureConsentError(f"{what}: {consent_rule.future_message(occurred, recorded)}")
+    return min(occurred, recorded)
+
+
 def record_consent(con: sqlite3.Connection, user_id: str, event: str, source: str, actor: str,
                    occurred_at=None, role: str = "system") -> str:
-    """Record a consent grant or revocation (and its audit row) and return the new event_id."""
+    """Record a consent grant or revocation (and its audit row) and return the new event_id.
+
+    An occurred_at after now (beyond the clock-skew allowance) raises FutureConsentError; within it, the stored
+    time is clamped to the recording time (spendsense.consent).
+    """
     _required_text(user_id=user_id, source=source, actor=actor, role=role)
     if event not in CONSENT_EVENTS:
         raise ValueError(f"event must be one of {', '.join(CONSENT_EVENTS)}, not {event!r}")
     event_id = uuid.uuid4().hex
-    occurred = _utc_text(occurred_at) if occurred_at is not None else _now()
     with _write(con):
+        recorded = _now()  # taken inside the write lock: recording order and recorded_at agree
+        occurred = _stored_occurred(occurred_at, recorded, f"consent {event} for user {user_id}") \
+            if occurred_at is not None else recorded
         con.execute(
             "insert into consent_events (event_id, user_id, event, occurred_at, source, actor, recorded_at)"
             " values (?, ?, ?, ?, ?, ?, ?)",
-            (event_id, user_id, event, occurred, source, actor, _now()),
+            (event_id, user_id, event, occurred, source, actor, recorded),
         )
         _insert_audit(con, actor, role, f"consent.{event}", user_id,
                       {"event_id": event_id, "source": source, "occurred_at": occurred})
@@ -196,24 +215,37 @@ def record_consent(con: sqlite3.Connection, user_id: str, event: str, source: st
 
 
 def import_consent_events(con: sqlite3.Connection, df: pd.DataFrame, actor: str = "spendsense ingest") -> int:
-    """Append consent events (columns as the raw consent_events table), skipping known event_ids; returns rows added."""
+    """Append consent events (columns as the raw consent_events table), skipping known event_ids; returns rows added.
+
+    Rows are recorded in the frame's order (the recording order that breaks ties of occurred_at). An event dated
+    after now beyond the clock-skew allowance raises FutureConsentError naming it, and nothing is added.
+    """
     _check_columns(df, CONSENT_COLUMNS, "consent events")
     bad = ~df["event"].isin(CONSENT_EVENTS)
     if bad.any():
         first = df.index[bad.to_numpy()][0]
         raise ValueError(f"consent events: event must be granted or revoked (row index {first}: "
                          f"{df.loc[first, 'event']!r})")
-    rows = pd.DataFrame({
-        "event_id": df["event_id"].astype(str).to_numpy(),
-        "user_id": df["user_id"].astype(str).to_numpy(),
-        "event": df["event"].astype(str).to_numpy(),
-        "occurred_at": _utc_texts(df["occurred_at"], "occurred_at").to_numpy(),
-        "source": df["source"].astype(str).to_numpy(),
-        "actor": df["actor"].astype(str).to_numpy(),
-        "recorded_at": _now(),
-    })
-    records = list(rows.itertuples(index=False, name=None))
+    occurred = _utc_texts(df["occurred_at"], "occurred_at")
     with _write(con):
+        recorded = _now()
+        future = consent_rule.future_mask(occurred, pd.Timestamp(recorded)).to_numpy()
+        if future.any():
+            i = int(future.argmax())
+            raise FutureConsentError(
+                f"consent events: {int(future.sum())} event(s) dated in the future; first event_id "
+                f"{df['event_id'].iat[i]!r} (row index {df.index[i]}): "
+                + consent_rule.future_message(occurred.iat[i], recorded))
+        rows = pd.DataFrame({
+            "event_id": df["event_id"].astype(str).to_numpy(),
+            "user_id": df["user_id"].astype(str).to_numpy(),
+            "event": df["event"].astype(str).to_numpy(),
+            "occurred_at": occurred.where(occurred <= recorded, recorded).to_numpy(),
+            "source": df["source"].astype(str).to_numpy(),
+            "actor": df["actor"].astype(str).to_numpy(),
+            "recorded_at": recorded,
+        })
+        records = list(rows.itertuples(index=False, name=None))
         before = con.total_changes
         con.executemany(
             "insert or ignore into consent_events"
@@ -233,10 +265,24 @@ def consent_events(con: sqlite3.Connection) -> pd.DataFrame:
                        " from consent_events order by rowid", times=("occurred_at", "recorded_at"))
 
 
-def consent_status(con: sqlite3.Connection, as_of=None) -> pd.DataFrame:
-    """Each user's latest consent event (status 'granted' or 'revoked') as of a date (end of day) or instant."""
-    sql = (_SQL_DIR / "opstore_consent_status.sql").read_text(encoding="utf-8")
-    return _frame(con, sql, {"before": _exclusive_bound(as_of)}, times=("occurred_at",))
+def consent_status(con: sqlite3.Connection, as_of=None, user_id: str | None = None) -> pd.DataFrame:
+    """Each user's consent status ('granted' or 'revoked') as of a date (end of day) or instant, by the one rule
+    of spendsense.consent (latest occurred_at, ties by recording order); optionally for one user only."""
+    events = ("select rowid as seq, user_id, event, occurred_at from consent_events"
+              " where (:before is null or occurred_at < :before)"
+              + (" and user_id = :user_id" if user_id is not None else ""))  # per-user index
+    return _frame(con, consent_rule.status_sql(events), {"before": _exclusive_bound(as_of), "user_id": user_id},
+                  times=("occurred_at",))
+
+
+def consent_watermark(con: sqlite3.Connection) -> int:
+    """The recording position (rowid) of the newest consent event, 0 when there is none."""
+    return int(con.execute("select coalesce(max(rowid), 0) from consent_events").fetchone()[0])
+
+
+def consent_changed_since(con: sqlite3.Connection, mark: int) -> set[str]:
+    """Users with a consent event recorded after the watermark `mark`."""
+    return {u for (u,) in con.execute("select distinct user_id from consent_events where rowid > ?", (mark,))}
 
 
 def consenting_user_ids(con: sqlite3.Connection, as_of=None) -> set[str]:
@@ -348,6 +394,11 @@ def record_deliveries(con: sqlite3.Connection, df: pd.DataFrame) -> int:
             return con.total_changes - before
     finally:
         con.execute(f"pragma cache_size = {int(cache)}")
+
+
+def has_deliveries(con: sqlite3.Connection, run_id: str) -> bool:
+    """Whether any delivery of this run is recorded (a run's deliveries are recorded in one transaction)."""
+    return con.execute("select 1 from deliveries where run_id = ? limit 1", (run_id,)).fetchone() is not None
 
 
 def deliveries(con: sqlite3.Connection, since=None) -> pd.DataFrame:

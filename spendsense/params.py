@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Annotated
 
 import yaml
+from pydantic import Field, field_validator
 
 from spendsense import paths
 from spendsense.config import StrictModel, load_config, read_yaml, validate_config
@@ -14,15 +16,31 @@ from spendsense.config import StrictModel, load_config, read_yaml, validate_conf
 class RunParams(StrictModel):
     """Everything one pipeline run depends on besides config/ and content/."""
 
-    seed: int = 42
-    n_users: int = 100
-    as_of: dt.date = dt.date(2026, 10, 31)
-    source: str = "synthetic"
-    data_dir: str = "data/synthetic"
-    runs_dir: str = "reports/runs"
-    windows: tuple[int, ...] = (30, 180)
-    replay_sample: int = 50
-    latency_sample: int = 20
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 42
+    n_users: Annotated[int, Field(ge=1, le=10_000_000)] = 100
+    as_of: Annotated[dt.date, Field(ge=dt.date(1971, 1, 1), le=dt.date(2100, 12, 31))] = dt.date(2026, 10, 31)
+    source: Annotated[str, Field(min_length=1)] = "synthetic"
+    data_dir: Annotated[str, Field(min_length=1)] = "data/synthetic"
+    runs_dir: Annotated[str, Field(min_length=1)] = "reports/runs"
+    windows: Annotated[tuple[Annotated[int, Field(ge=1, le=3650)], ...], Field(min_length=1)] = (30, 180)
+    replay_sample: Annotated[int, Field(ge=0)] = 50
+    latency_sample: Annotated[int, Field(ge=0)] = 20
+
+    @field_validator("windows")
+    @classmethod
+    def _distinct_windows(cls, windows: tuple[int, ...]) -> tuple[int, ...]:
+        if len(set(windows)) != len(windows):
+            raise ValueError(f"windows must be distinct, got {list(windows)}")
+        return windows
+
+    @field_validator("source")
+    @classmethod
+    def _source_exists(cls, source: str) -> str:
+        if source != "synthetic":
+            path = Path(source) if Path(source).is_absolute() else paths.PROJECT_ROOT / source
+            if not path.exists():
+                raise ValueError(f"source must be 'synthetic' or an existing path; {path} does not exist")
+        return source
 
     def resolve(self, path: str) -> Path:
         """A path parameter made absolute against the project root."""
@@ -48,7 +66,10 @@ def load_run_params(params_file: Path | str | None = None, overrides: list[tuple
         merged.update(extra)
         source = str(params_file)
     for key, raw in overrides:
-        merged[key] = yaml.safe_load(raw)
+        try:
+            merged[key] = yaml.safe_load(raw)
+        except (yaml.YAMLError, ValueError):  # e.g. 2026-02-30: YAML's date parser raises; let validation say it
+            merged[key] = raw
         source = f"{source} + -p {key}"
     return validate_config(merged, RunParams, source)
 

@@ -15,8 +15,9 @@ Serve the operator dashboard: the latest published run (reports/runs/latest) and
 rendered by Voila from notebooks/operator_dashboard.ipynb on 127.0.0.1 only. Each browser tab gets its
 own kernel. Nothing is recomputed, except the explicit single-user recompute button.
 
-Access needs a token: set SPENDSENSE_DASHBOARD_TOKEN to choose it, otherwise a random one is generated.
-The URL printed at start-up carries it (http://127.0.0.1:PORT/?token=...); the browser keeps a cookie after.
+Access needs a token: set SPENDSENSE_DASHBOARD_TOKEN to choose it (at least 24 characters, 10 distinct),
+otherwise a random one is generated and printed once. Open the printed URL (it carries no token) and enter the
+token in the login page; the browser keeps a cookie after, so the token is never in a URL or a log line.
 
 Roles (enforced in spendsense.dashboard.access, not only hidden in the page):
   admin     everything, full names and account masks
@@ -27,12 +28,14 @@ The launch role is a ceiling: a page opened with &role=analyst shows less, never
 
 Examples:
   spendsense dashboard                                   # operator role, port 8866, random token
-  SPENDSENSE_DASHBOARD_TOKEN=s3cret spendsense dashboard --role admin --operator alice
+  SPENDSENSE_DASHBOARD_TOKEN=$(openssl rand -hex 16) spendsense dashboard --role admin --operator alice
   spendsense dashboard --role analyst --port 8900
   spendsense dashboard --run-dir reports/runs/20261031T023000Z   # a specific published run
 """
 
 ROLES = ("admin", "operator", "analyst")
+MIN_TOKEN_LENGTH = 24  # characters of SPENDSENSE_DASHBOARD_TOKEN (a random token has 32)
+MIN_TOKEN_DISTINCT = 10  # distinct characters among them: "aaaa…" or "1234…1234" is refused
 DEFAULT_PORT = 8866
 NOTEBOOK = "operator_dashboard.ipynb"
 TEMPLATE = "spendsense"  # spendsense/dashboard/jupyter/voila/templates/spendsense: lab without CDN links
@@ -100,11 +103,36 @@ def voila_argv(notebook: Path, port: int) -> list[str]:
             "--Voila.port_retries=0"]
 
 
+def token_problem(token: str) -> str | None:
+    """Why a chosen dashboard token is too weak, or None when it is acceptable."""
+    if len(token) < MIN_TOKEN_LENGTH:
+        return f"is {len(token)} characters long; use at least {MIN_TOKEN_LENGTH}"
+    if len(set(token)) < MIN_TOKEN_DISTINCT:
+        return f"has only {len(set(token))} distinct characters; use at least {MIN_TOKEN_DISTINCT}"
+    return None
+
+
+def start_message(role: str, port: int, token: str, chosen: bool) -> str:
+    """What start-up prints: the plain URL; the token only when it was generated (once, not inside a URL)."""
+    lines = [f"SpendSense dashboard ({role}) at http://127.0.0.1:{port}/"]
+    if chosen:
+        lines.append("  log in with the token in SPENDSENSE_DASHBOARD_TOKEN")
+    else:
+        lines.append(f"  log in with this one-time random token: {token}")
+        lines.append("  (set SPENDSENSE_DASHBOARD_TOKEN to choose one)")
+    lines.append("  stop with Ctrl-C")
+    return "\n".join(lines)
+
+
 def handle(args) -> int:
     """Check there is something to show, then run Voila in this process until interrupted."""
     from spendsense import paths, runs
     from spendsense.notebook_runner import kernel_name
 
+    chosen = os.environ.get("SPENDSENSE_DASHBOARD_TOKEN")
+    if chosen and (weak := token_problem(chosen)):  # before anything else, so nothing is changed
+        print(f"error: SPENDSENSE_DASHBOARD_TOKEN {weak}", file=sys.stderr)
+        return 2
     role = (args.role or os.environ.get("SPENDSENSE_ROLE") or "operator").lower()
     if role not in ROLES:
         print(f"error: SPENDSENSE_ROLE={role!r} is not one of {', '.join(ROLES)}", file=sys.stderr)
@@ -133,11 +161,8 @@ def handle(args) -> int:
               f"  {sys.executable} -m ipykernel install --sys-prefix --name spendsense", file=sys.stderr)
         return 2
     port = choose_port(args.port)
-    token = os.environ.get("SPENDSENSE_DASHBOARD_TOKEN") or secrets.token_urlsafe(24)
-    print(f"SpendSense dashboard ({role}) at http://127.0.0.1:{port}/?token={token}", flush=True)
-    if not os.environ.get("SPENDSENSE_DASHBOARD_TOKEN"):
-        print("  (random token; set SPENDSENSE_DASHBOARD_TOKEN to choose one)", flush=True)
-    print("  stop with Ctrl-C", flush=True)
+    token = chosen or secrets.token_urlsafe(24)
+    print(start_message(role, port, token, bool(chosen)), flush=True)
     from voila.app import Voila
 
     Voila.launch_instance(argv=voila_argv(notebook, port), token=token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from spendsense.runs import RunLockedError
+from spendsense.runs import RunError, RunLockedError
 
 HELP = "run notebooks 01-05 through papermill and publish reports/runs/<run_id>"
 DESCRIPTION = """\
@@ -34,7 +34,8 @@ def register(subparsers) -> None:
     p.add_argument("--params", metavar="FILE", help="YAML file of run parameters (keys as in config/run.yaml)")
     p.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                    help="override one parameter, e.g. -p n_users 500 (value parsed as YAML)")
-    p.add_argument("--run-id", help="run id to use (default: UTC timestamp like 20261128T013000Z)")
+    p.add_argument("--run-id", help="run id to use: letters, digits, '_', '-', '.' (default: UTC timestamp like "
+                                    "20261128T013000Z, with -2, -3 ... when runs start in the same second)")
     p.add_argument("--wait", action="store_true",
                    help="if another run is in progress, wait for it instead of refusing")
     p.set_defaults(handler=handle)
@@ -53,7 +54,7 @@ def handle(args) -> int:
     except RunLockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 75  # EX_TEMPFAIL: try again later
-    except StepFailed as exc:
+    except (StepFailed, RunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"done in {result.total_seconds:.1f} s: {result.run_dir}")

@@ -33,6 +33,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from spendsense import consent as consent_rule
 from spendsense import paths, runs
 from spendsense.dashboard.render import is_missing, parse_json
 
@@ -336,52 +337,41 @@ class DashboardData:
         return pd.DataFrame(cur.fetchall(), columns=cols)
 
     def _consent_events(self, user_id: str | None = None) -> pd.DataFrame:
-        """Consent events from the warehouse copy and the opstore, de-duplicated by event_id, oldest first.
+        """Consent events from the opstore and the warehouse copy (de-duplicated by event_id), oldest first by
+        the one status rule (spendsense.consent), with `events_after` (0 = the event that is the status).
 
-        Times are ISO-8601 UTC text as the opstore stores them (text order is time order); the latest event
-        by occurred_at, then by recording order, is the current state (as opstore.consent_status decides).
+        Times are ISO-8601 UTC text as the opstore stores them (text order is time order). Recording order is
+        the opstore's rowid; events only in the warehouse copy count as recorded before all of the opstore's.
         """
         cols = ["event_id", "user_id", "event", "occurred_at", "source", "actor", "recorded_at", "origin"]
         where, args = ("where user_id = ?", (user_id,)) if user_id else ("", ())
         ops = self._ops_df(f"select event_id, user_id, event, occurred_at, source, actor, recorded_at, "
-                           f"'opstore' as origin from consent_events {where} order by rowid", args)
+                           f"'opstore' as origin, rowid as seq from consent_events {where} order by rowid", args)
         frames = [ops]
         if self._has("consent_events"):
             wh = self._q("select event_id, user_id, event, "
                          "strftime(occurred_at, '%Y-%m-%dT%H:%M:%S.%f+00:00') as occurred_at, source, actor, "
-                         "null as recorded_at, 'warehouse' as origin from consent_events"
+                         "null as recorded_at, 'warehouse' as origin, "
+                         "row_number() over () - 1 - count(*) over () as seq from consent_events"
                          + (" where user_id = $u" if user_id else ""), {"u": user_id} if user_id else None)
             frames.append(wh[~wh["event_id"].isin(set(ops["event_id"]))])
         frames = [f for f in frames if len(f)]
         if not frames:
-            return pd.DataFrame(columns=cols)
+            return pd.DataFrame(columns=cols + ["events_after"])
         events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        events = events.assign(_rec=events["recorded_at"].fillna(""))
-        events = events.sort_values(["occurred_at", "_rec"], kind="stable")
-        return events.drop(columns="_rec").reset_index(drop=True)[cols]
+        return consent_rule.ranked(events)[cols + ["events_after"]]
 
     def _consent_all(self) -> pd.DataFrame:
         """Current consent status of every user with an event: user_id, status, occurred_at."""
         events = self._consent_events()
-        if not len(events):
-            return pd.DataFrame(columns=["user_id", "status", "occurred_at"])
-        last = events.groupby("user_id", sort=False).tail(1)
+        last = events[events["events_after"] == 0]
         return last.rename(columns={"event": "status"})[["user_id", "status", "occurred_at"]]
 
     def _consent_rows(self, user_id: str) -> list[dict]:
         """One user's consent events (opstore and warehouse copy, de-duplicated), oldest first, as dicts."""
-        cols = ("event_id", "event", "occurred_at", "source", "actor", "recorded_at")
-        rows = [dict(zip(cols, r), origin="opstore") for r in self.ops.execute(
-            "select event_id, event, occurred_at, source, actor, recorded_at from consent_events "
-            "where user_id = ? order by rowid", (user_id,)).fetchall()]
-        if self._has("consent_events"):
-            seen = {r["event_id"] for r in rows}
-            rows += [dict(zip(cols, r), origin="warehouse") for r in self.con.execute(
-                "select event_id, event, strftime(occurred_at, '%Y-%m-%dT%H:%M:%S.%f+00:00'), source, actor, null "
-                "from consent_events where user_id = $u", {"u": user_id}).fetchall() if r[0] not in seen]
-        for r in rows:
-            r["user_id"] = user_id
-        return sorted(rows, key=lambda r: (r["occurred_at"], r["recorded_at"] or ""))
+        events = self._consent_events(user_id)
+        rows = events.drop(columns="events_after").astype(object).where(events.notna(), None)
+        return rows.to_dict("records")
 
     def _consent_status(self, user_id: str) -> tuple[str, dict]:
         rows = self._consent_rows(user_id)

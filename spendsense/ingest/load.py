@@ -37,7 +37,9 @@ def table_sql(table: str) -> str:
     if table in LIABILITY_TABLES:
         return _sql("load_liabilities").format(view=f"t_{table}", typed_columns=_typed(table, prefix="staged."),
                                                order_by=keys)
-    order_by = "user_id, occurred_at, event_id" if table == "consent_events" else keys
+    # consent events in file order within a user and time: the order the opstore records them in, which breaks
+    # ties of occurred_at (spendsense.consent)
+    order_by = "user_id, occurred_at, _src, _row" if table == "consent_events" else keys
     return _sql("load_table").format(view=f"t_{table}", typed_columns=_typed(table), order_by=order_by)
 
 

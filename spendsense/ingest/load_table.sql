@@ -5,8 +5,8 @@ with staged as (
 ),
 
 final as (
-    select {typed_columns}
+    select {typed_columns}, _src, _row
     from staged
 )
 
-select * from final order by {order_by}
+select * exclude (_src, _row) from final order by {order_by}

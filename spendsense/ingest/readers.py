@@ -8,12 +8,14 @@ Nothing here judges the values; spendsense.ingest.validate does.
 from __future__ import annotations
 
 import csv
+import errno
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from spendsense.ingest.problems import KEEP_CAP, Problem
 from spendsense.schema import TABLES
@@ -21,6 +23,8 @@ from spendsense.schema import TABLES
 FORMATS = ("parquet", "csv", "json")
 SKIPPED_DIRS = ("ground_truth",)
 JSON_CHUNK = 500  # JSON files read per DuckDB call
+MAX_LINE_BYTES = 4 * 2**20  # a CSV line longer than this is a problem (DuckDB would drop it, Python would balloon)
+SCAN_CHUNK_BYTES = 4 * 2**20  # CSV files are pre-scanned in chunks of this size: memory stays bounded
 JSON_MIN_OBJECT_BYTES = 16 * 2**20
 
 # Plaid JSON -> contract columns: path of each column inside its array element (nested objects flattened).
@@ -120,7 +124,7 @@ def discover(paths: Iterable[Path | str]) -> tuple[list[Source], list[Problem]]:
     for raw in paths:
         path = Path(raw)
         if not path.exists():
-            problems.append(Problem(str(path), None, None, "no such file or directory"))
+            problems.append(_openable(path)[1] or Problem(str(path), None, None, "no such file or directory"))
         elif path.is_dir():
             files, probs = _scan_directory(path)
             found += files
@@ -133,13 +137,31 @@ def discover(paths: Iterable[Path | str]) -> tuple[list[Source], list[Problem]]:
                 problems.append(prob)
     sources, seen = [], set()
     for path, fmt, table in found:
-        key = path.resolve()
-        if key not in seen:
+        key, prob = _openable(path)
+        if prob:
+            problems.append(prob)
+        elif key not in seen:
             seen.add(key)
             sources.append(Source(len(sources), path, fmt, table))
     if not sources and not problems:
         problems.append(Problem(", ".join(str(p) for p in paths) or "(no paths)", None, None, "no input files given"))
     return sources, problems
+
+
+def _openable(path: Path) -> tuple[Path | None, Problem | None]:
+    """The file's real path, or the problem that it cannot be opened (symlink loop, dangling link, no access)."""
+    try:
+        real = path.resolve(strict=True)
+        if not real.is_file():
+            return None, Problem(str(path), None, None, "not a regular file")
+        with real.open("rb"):
+            pass
+        return real, None
+    except RuntimeError:  # Python < 3.13 reports a symlink loop so
+        return None, Problem(str(path), None, None, "cannot open: symbolic link loop")
+    except OSError as exc:
+        reason = "symbolic link loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc)).lower()
+        return None, Problem(str(path), None, None, f"cannot open: {reason}")
 
 
 def _classify_file(path: Path) -> tuple[tuple[Path, str, str | None] | None, Problem | None]:
@@ -195,9 +217,53 @@ def _scan_format_dir(directory: Path, fmt: str, recursive_json: bool):
 # ------------------------------------------------------------------------------------------------- staging
 
 
+def scan_csv(source: Source) -> tuple[int | None, list[Problem]]:
+    """Read a CSV file once in bounded chunks before DuckDB does: a NUL byte (a binary or sparse file) or a line
+    longer than MAX_LINE_BYTES is a problem naming the line. Otherwise count its records (rows after the header,
+    blank lines aside) with the csv module, so that ingest can prove every record was staged or reported."""
+    line, current = 1, 0  # current: bytes of the line being read so far
+    try:
+        with source.path.open("rb") as fh:
+            while chunk := fh.read(SCAN_CHUNK_BYTES):
+                nul = chunk.find(b"\0")
+                if nul >= 0:
+                    at = line + chunk.count(b"\n", 0, nul)
+                    return None, [Problem(source.name, None, None,
+                                          f"line {at}: NUL byte (not CSV text: a binary, padded or sparse file)")]
+                ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
+                lengths = np.diff(ends, prepend=-1) - 1  # bytes of each line ending in this chunk
+                if len(ends):
+                    lengths[0] += current
+                    current = len(chunk) - 1 - int(ends[-1])
+                else:
+                    current += len(chunk)
+                too_long = np.flatnonzero(lengths > MAX_LINE_BYTES)
+                if len(too_long) or current > MAX_LINE_BYTES:
+                    at = line + (int(too_long[0]) if len(too_long) else len(ends))
+                    return None, [Problem(source.name, None, None,
+                                          f"line {at}: longer than {MAX_LINE_BYTES:,} bytes (the longest line "
+                                          "ingest reads); nothing in the contract is that long")]
+                line += len(ends)
+        limit = csv.field_size_limit()
+        csv.field_size_limit(max(limit, MAX_LINE_BYTES))
+        try:
+            with source.path.open(encoding="utf-8-sig", newline="") as fh:
+                records = sum(1 for row in csv.reader(fh) if row)
+        finally:
+            csv.field_size_limit(limit)
+    except (UnicodeDecodeError, csv.Error):
+        return None, []  # DuckDB reports the malformed line itself
+    except OSError as exc:
+        return None, [Problem(source.name, None, None, f"cannot read: {(exc.strerror or str(exc)).lower()}")]
+    return max(records - 1, 0), []
+
+
 def stage_csv(con: duckdb.DuckDBPyConnection, source: Source, staging: Staging) -> list[Problem]:
-    """Stage one CSV file as text; malformed lines (wrong field count, bad quoting, not UTF-8) are problems."""
-    header, problems = _csv_header(source)
+    """Stage one CSV file as text; malformed lines (wrong field count, bad quoting, not UTF-8) are problems, and
+    so is any difference between the records in the file and the rows staged plus the lines reported."""
+    records, problems = scan_csv(source)
+    header, header_problems = _csv_header(source) if not problems else (None, [])
+    problems += header_problems
     if header is None:
         staging.broken_tables.add(source.table)
         return problems
@@ -206,9 +272,9 @@ def stage_csv(con: duckdb.DuckDBPyConnection, source: Source, staging: Staging) 
         con.execute(
             f"create table {relation} as select * from read_csv($path, columns=$columns, header=true,"
             " auto_detect=false, delim=',', quote='\"', escape='\"', strict_mode=true, store_rejects=true,"
-            " rejects_table=$rejects, rejects_scan=$scan)",
+            " rejects_table=$rejects, rejects_scan=$scan, max_line_size=$max_line)",
             {"path": str(source.path), "columns": {name: "VARCHAR" for name in header}, "rejects": rejects,
-             "scan": f"rejects_scan_{source.index}"},
+             "scan": f"rejects_scan_{source.index}", "max_line": MAX_LINE_BYTES + 2},
         )
     except duckdb.Error as exc:
         staging.broken_tables.add(source.table)
@@ -223,6 +289,13 @@ def stage_csv(con: duckdb.DuckDBPyConnection, source: Source, staging: Staging) 
         if n_bad > len(bad):
             problems.append(Problem(source.name, None, None, f"... and {n_bad - len(bad)} more malformed records"))
         return problems
+    staged = con.execute(f"select count(*) from {relation}").fetchall()[0][0]
+    if records is None or staged != records:
+        staging.broken_tables.add(source.table)
+        read = "an unknown number of" if records is None else f"{records:,}"
+        return [Problem(source.name, None, None,
+                        f"{read} records read but {staged:,} staged and none reported: the file is rejected "
+                        "rather than loaded with rows missing")]
     staging.staged.append(Staged(source.table, relation, {h: "VARCHAR" for h in header}, source.index, "csv",
                                  "rowid + 1"))
     return []

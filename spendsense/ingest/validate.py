@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from spendsense import consent
 from spendsense.ingest.problems import KEEP_CAP, Problem
 from spendsense.ingest.readers import Source, Staging, json_field_label, quote
 from spendsense.schema import ACCOUNT_TYPES, ENUMS, FOREIGN_KEYS, PRIMARY_KEYS, TABLES, Column, category_codes
@@ -31,7 +32,9 @@ NON_NEGATIVE = {("accounts", "balance_limit"), ("credit_aprs", "apr_percentage")
 BOUNDS = {("users", "credit_score"): (300, 850)}
 CODE_DOMAINS = {("transactions", "pfc_primary"): "pfc", ("transactions", "pfc_detailed"): "pfc"}
 MASK_PATTERN = "[0-9]{4}"
-OPTIONAL_PARENTS = {"users"}  # references to these are checked only when the table is given
+OPTIONAL_PARENTS = {"users"}
+# the signal step sums amounts as DECIMAL(18,2): every number must cast to that type (as the signal step casts it)
+AMOUNT_TYPE = "DECIMAL(18,2)"  # references to these are checked only when the table is given
 
 INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                  "UBIGINT", "UHUGEINT"}
@@ -65,6 +68,12 @@ class Views:
 
     given: set[str] = field(default_factory=set)  # tables with at least one staged file
     parts: dict[str, list[PartView]] = field(default_factory=dict)  # table -> one view per staged file
+
+
+def consent_latest() -> dt.datetime:
+    """The latest occurred_at a consent event may have (naive UTC): now plus the clock-skew allowance."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return now + consent.max_skew().to_pytimedelta()
 
 
 def _sql(name: str) -> str:
@@ -207,6 +216,10 @@ def _part_checks_sql(table: str, part: PartView, params: dict) -> str | None:
             add(col, "type", f"{raw} is not null and {val} is null", shown)
         if col.dtype == "DOUBLE":
             add(col, "nonfinite", f"not isfinite({val})", shown)
+            add(col, "storage_range", f"isfinite({val}) and try_cast({val} as {AMOUNT_TYPE}) is null", shown)
+        if (table, col.name) == ("consent_events", "occurred_at"):
+            params["consent_latest"] = consent_latest()
+            add(col, "future", f"{val} > $consent_latest", shown, extra="cast($consent_latest as varchar)")
         if col.dtype == "DATE":
             params.update(min_date=MIN_DATE, max_date=MAX_DATE)
             add(col, "date_range", f"{val} not between $min_date and $max_date", shown)
@@ -307,6 +320,11 @@ def _reason(tbl: str, col: str, chk: str, val: str | None, extra: str | None, re
         return f"{shown} is not {TYPE_WORDS[dtype]}"
     if chk == "nonfinite":
         return f"{shown} is not a finite number"
+    if chk == "storage_range":
+        return f"{shown} does not fit the stored type {AMOUNT_TYPE} (at most 16 digits before the point)"
+    if chk == "future":
+        return (f"{shown} is in the future (after {extra} UTC, now plus the allowed clock skew of "
+                f"{consent.max_skew().total_seconds():g} s): consent events cannot be dated after they are recorded")
     if chk == "date_range":
         return f"{shown} is outside the plausible range {MIN_DATE} to {MAX_DATE}"
     if chk.startswith("enum:"):

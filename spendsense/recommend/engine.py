@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from spendsense.consent import by_user
 from spendsense.content import PERSONA_TAGS, Catalog, Guardrails, ScoringConfig, rationale_inputs
 from spendsense.content.models import ACCOUNT_SUBTYPES
 from spendsense.guardrails import subtype_column
@@ -197,21 +198,9 @@ def naive_utc(value) -> pd.Timestamp:
 
 
 def consent_by_user(consent: pd.DataFrame) -> pd.DataFrame:
-    """Each user's consent status (latest event wins; on a tie anything but 'granted' wins) and when it happened."""
+    """Each user's consent status and when it happened, by the one rule of spendsense.consent."""
     _require(consent, "consent", ["user_id", "status"])
-    if consent["user_id"].is_unique:  # a snapshot (one latest event per user), as opstore.consent_status gives
-        return pd.DataFrame({"user_id": consent["user_id"].astype(str).to_numpy(dtype=object),
-                             "status": consent["status"].to_numpy(dtype=object),
-                             "occurred_at": pd.to_datetime(consent["occurred_at"]).to_numpy()
-                             if "occurred_at" in consent else pd.NaT})
-    c = pd.DataFrame({"user_id": consent["user_id"].astype(str).to_numpy(dtype=object),
-                      "status": consent["status"].to_numpy(dtype=object),
-                      "occurred_at": pd.to_datetime(consent["occurred_at"]) if "occurred_at" in consent
-                      else pd.NaT})
-    c["_granted"] = (c["status"] == "granted").astype(int)
-    c = c.sort_values(["user_id", "occurred_at", "_granted"], ascending=[True, False, True], na_position="last",
-                      kind="stable")
-    return c.drop_duplicates("user_id")[["user_id", "status", "occurred_at"]].reset_index(drop=True)
+    return by_user(consent)
 
 
 COUNTERFACTUAL_COLUMNS = {"target": "target_persona_id", "text": "text_operator", "customer_text": "text_customer",

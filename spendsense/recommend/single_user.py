@@ -117,12 +117,11 @@ def _opstore_reads(opstore_path: Path, user_id: str, since: pd.Timestamp) -> tup
     con = opstore.connect(opstore_path)
     try:
         params = {"user_id": user_id, "since": opstore._utc_text(since)}
-        consent = pd.read_sql_query(queries["consent"], con, params=params)
+        consent = opstore.consent_status(con, user_id=user_id)
         history = pd.read_sql_query(queries["deliveries"], con, params=params)
     finally:
         con.close()
-    for frame, col in ((consent, "occurred_at"), (history, "delivered_at")):
-        frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601").dt.tz_localize(None)
+    history["delivered_at"] = pd.to_datetime(history["delivered_at"], utc=True, format="ISO8601").dt.tz_localize(None)
     return consent, history
 
 

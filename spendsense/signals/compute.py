@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
+from spendsense.consent import by_user
 from spendsense.signals.catalog import CATEGORICAL_SIGNALS, SIGNAL_NAMES, TABLE_COLUMNS, Columns
 from spendsense.signals.config import SignalConfig
 
@@ -165,12 +166,13 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
 
 
 def consent_table(consent: pd.DataFrame) -> pa.Table:
-    """The consent frame (user_id, status[, occurred_at]) as a typed Arrow table."""
+    """The consent status (user_id, status[, occurred_at]; events are reduced to one row per user) as Arrow."""
     missing = {"user_id", "status"} - set(consent.columns)
     if missing:
         raise ValueError(f"consent frame: missing column(s) {', '.join(sorted(missing))}")
     if consent["user_id"].isna().any():
         raise ValueError(f"consent frame: row {int(consent['user_id'].isna().to_numpy().argmax())}: user_id is empty")
+    consent = by_user(consent)  # one row per user, by the one status rule
     occurred = (pd.to_datetime(consent["occurred_at"]) if "occurred_at" in consent.columns
                 else pd.Series(pd.NaT, index=consent.index, dtype="datetime64[us]"))
     return pa.table({

@@ -1,6 +1,6 @@
--- Which users the signal step processes. A user is processed only when the latest consent event is
--- 'granted'; every other user is listed with the reason it is skipped. The caller registers the consent
--- frame (user_id, status, occurred_at: latest event per user) as `signal_consent`.
+-- Which users the signal step processes. A user is processed only when the consent status is 'granted';
+-- every other user is listed with the reason it is skipped. The caller registers the consent status
+-- (user_id, status, occurred_at: one row per user, by spendsense.consent) as `signal_consent`.
 -- Parameters: $user_ids (VARCHAR[] or NULL = every user).
 
 with
@@ -15,27 +15,10 @@ requested_users as (
     select unnest(cast($user_ids as varchar[])) as user_id
 ),
 
-consent as (
-    select user_id, status, occurred_at
-    from signal_consent
-),
-
-ranked_consent as (
-    select
-        user_id,
-        status,
-        -- latest event wins; on a tie, anything but 'granted' wins (consent is never assumed)
-        row_number() over (
-            partition by user_id
-            order by occurred_at desc, case when status = 'granted' then 1 else 0 end
-        ) as event_rank
-    from consent
-),
-
 latest_consent as (
+    -- one row per user: the caller derives it by the one status rule (spendsense/consent_order.sql)
     select user_id, status
-    from ranked_consent
-    where event_rank = 1
+    from signal_consent
 ),
 
 candidates as (

@@ -28,7 +28,7 @@ from spendsense.jupyter_env import project_jupyter_env
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-TOKEN = "e2e-token-4f1c9a"
+TOKEN = "e2e-token-4f1c9a-7Qx2Lm9pRz5w"
 OPERATOR = "e2e-tester"
 LOAD_TIMEOUT_MS = 180_000
 STEP_TIMEOUT_MS = 30_000

@@ -47,3 +47,23 @@ def test_busy_port_is_refused():
         s.listen()
         with pytest.raises(SystemExit, match="in use"):
             dashboard.choose_port(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("weak", ["s3cret", "a" * 40, "12341234123412341234123412", "e2e-token-4f1c9a"])
+def test_weak_chosen_tokens_are_refused(weak, tmp_path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "warehouse.duckdb").write_bytes(b"")
+    monkeypatch.setenv("SPENDSENSE_DASHBOARD_TOKEN", weak)
+    assert main(["dashboard", "--run-dir", str(run), "--port", "8999"]) == 2
+    err = capsys.readouterr().err
+    assert "SPENDSENSE_DASHBOARD_TOKEN" in err and weak not in err
+
+
+def test_a_strong_token_passes_and_the_start_message_keeps_tokens_out_of_urls():
+    strong = "Zq8-vL2m_Xr5tN9wKc4yHb7J"
+    assert dashboard.token_problem(strong) is None
+    chosen = dashboard.start_message("operator", 8866, strong, chosen=True)
+    assert strong not in chosen and "?token" not in chosen and "http://127.0.0.1:8866/" in chosen
+    generated = dashboard.start_message("operator", 8866, strong, chosen=False)
+    assert "?token" not in generated and generated.count(strong) == 1
