@@ -19,9 +19,10 @@ Access needs a token: set SPENDSENSE_DASHBOARD_TOKEN to choose it (at least 24 c
 otherwise a random one is generated and printed once. Open the printed URL (it carries no token) and enter the
 token in the login page; the browser keeps a cookie after, so the token is never in a URL or a log line (a URL
 opened with ?token= is redirected to the same URL without it; request logs show [secret]).
-Failed logins are limited per client address: after 10 within 60 s (--login-limit, or env
-SPENDSENSE_DASHBOARD_LOGIN_LIMIT, as FAILURES/SECONDS) further attempts answer HTTP 429 with Retry-After until
-the oldest of them is that old; browsers already logged in are not affected.
+Failed logins are limited per client address: after 10 within 60 s (change with --login-limit FAILURES/SECONDS
+or env SPENDSENSE_DASHBOARD_LOGIN_LIMIT) every further attempt from that address, right or wrong, answers
+HTTP 429 with Retry-After, until the oldest of those failures leaves the window. Browsers logged in (by
+cookie) are not affected.
 
 Roles (enforced in spendsense.dashboard.access, not only hidden in the page):
   admin     everything, full names and account masks
@@ -35,6 +36,7 @@ Examples:
   SPENDSENSE_DASHBOARD_TOKEN=$(openssl rand -hex 16) spendsense dashboard --role admin --operator alice
   spendsense dashboard --role analyst --port 8900
   spendsense dashboard --run-dir reports/runs/20261031T023000Z   # a specific published run
+  spendsense dashboard --login-limit 5/300               # at most 5 failed logins per address in 5 minutes
 """
 
 ROLES = ("admin", "operator", "analyst")
