@@ -177,8 +177,7 @@ class RedactingFilter(logging.Filter):
 
 
 def install_log_redaction(token: str, app_log: logging.Logger) -> RedactingFilter:
-    """Send WARNING and above of every propagating logger (Tornado's request lines among them) to stderr,
-    and the app's own log, through a RedactingFilter."""
+    """Route stderr logging (WARNING+ of every propagating logger, and the app's log) through a RedactingFilter."""
     redacting = RedactingFilter(token)
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(logging.WARNING)
