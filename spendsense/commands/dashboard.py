@@ -17,7 +17,12 @@ own kernel. Nothing is recomputed, except the explicit single-user recompute but
 
 Access needs a token: set SPENDSENSE_DASHBOARD_TOKEN to choose it (at least 24 characters, 10 distinct),
 otherwise a random one is generated and printed once. Open the printed URL (it carries no token) and enter the
-token in the login page; the browser keeps a cookie after, so the token is never in a URL or a log line.
+token in the login page; the browser keeps a cookie after, so the token is never in a URL or a log line (a URL
+opened with ?token= is redirected to the same URL without it; request logs show [secret]).
+Failed logins are limited per client address: after 10 within 60 s (change with --login-limit FAILURES/SECONDS
+or env SPENDSENSE_DASHBOARD_LOGIN_LIMIT) every further attempt from that address, right or wrong, answers
+HTTP 429 with Retry-After, until the oldest of those failures leaves the window. Browsers logged in (by
+cookie) are not affected.
 
 Roles (enforced in spendsense.dashboard.access, not only hidden in the page):
   admin     everything, full names and account masks
@@ -31,12 +36,15 @@ Examples:
   SPENDSENSE_DASHBOARD_TOKEN=$(openssl rand -hex 16) spendsense dashboard --role admin --operator alice
   spendsense dashboard --role analyst --port 8900
   spendsense dashboard --run-dir reports/runs/20261031T023000Z   # a specific published run
+  spendsense dashboard --login-limit 5/300               # at most 5 failed logins per address in 5 minutes
 """
 
 ROLES = ("admin", "operator", "analyst")
 MIN_TOKEN_LENGTH = 24  # characters of SPENDSENSE_DASHBOARD_TOKEN (a random token has 32)
 MIN_TOKEN_DISTINCT = 10  # distinct characters among them: "aaaa…" or "1234…1234" is refused
 DEFAULT_PORT = 8866
+DEFAULT_LOGIN_LIMIT = "10/60"  # failed logins per client address / seconds
+MAX_LOGIN_WINDOW = 86_400.0
 NOTEBOOK = "operator_dashboard.ipynb"
 TEMPLATE = "spendsense"  # spendsense/dashboard/jupyter/voila/templates/spendsense: lab without CDN links
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent / "dashboard" / "jupyter"
@@ -55,6 +63,9 @@ def register(subparsers) -> None:
                         "else ?operator= in the page URL, else your login name)")
     p.add_argument("--run-dir", default=None, metavar="DIR",
                    help="show this run directory instead of the latest published run")
+    p.add_argument("--login-limit", default=None, metavar="FAILURES/SECONDS",
+                   help="failed logins allowed per client address within SECONDS, then HTTP 429 (default: env "
+                        f"SPENDSENSE_DASHBOARD_LOGIN_LIMIT, else {DEFAULT_LOGIN_LIMIT})")
     p.set_defaults(handler=handle)
 
 
@@ -103,6 +114,30 @@ def voila_argv(notebook: Path, port: int) -> list[str]:
             "--Voila.port_retries=0"]
 
 
+def parse_login_limit(text: str) -> tuple[int, float]:
+    """FAILURES/SECONDS as (failures, seconds); ValueError naming the expected form when it is not that."""
+    failures, sep, seconds = text.strip().partition("/")
+    try:
+        limit = int(failures), float(seconds)
+    except ValueError:
+        limit = None
+    if not sep or limit is None or limit[0] < 1 or not 0 < limit[1] <= MAX_LOGIN_WINDOW:
+        raise ValueError(f"{text!r} is not FAILURES/SECONDS with FAILURES >= 1 and 0 < SECONDS <= "
+                         f"{MAX_LOGIN_WINDOW:g} (e.g. {DEFAULT_LOGIN_LIMIT})")
+    return limit
+
+
+def voila_settings(token: str, login_limit: tuple[int, float]) -> dict:
+    """Keyword arguments for Voila: the token and the identity provider that limits failed logins."""
+    from traitlets.config import Config
+
+    from spendsense.dashboard.login import LoginIdentityProvider
+
+    failures, window = login_limit
+    config = Config({"LoginIdentityProvider": {"login_max_failures": failures, "login_window": window}})
+    return {"token": token, "identity_provider_class": LoginIdentityProvider, "config": config}
+
+
 def token_problem(token: str) -> str | None:
     """Why a chosen dashboard token is too weak, or None when it is acceptable."""
     if len(token) < MIN_TOKEN_LENGTH:
@@ -132,6 +167,12 @@ def handle(args) -> int:
     chosen = os.environ.get("SPENDSENSE_DASHBOARD_TOKEN")
     if chosen and (weak := token_problem(chosen)):  # before anything else, so nothing is changed
         print(f"error: SPENDSENSE_DASHBOARD_TOKEN {weak}", file=sys.stderr)
+        return 2
+    try:
+        login_limit = parse_login_limit(args.login_limit or os.environ.get("SPENDSENSE_DASHBOARD_LOGIN_LIMIT")
+                                        or DEFAULT_LOGIN_LIMIT)
+    except ValueError as exc:
+        print(f"error: --login-limit / SPENDSENSE_DASHBOARD_LOGIN_LIMIT {exc}", file=sys.stderr)
         return 2
     role = (args.role or os.environ.get("SPENDSENSE_ROLE") or "operator").lower()
     if role not in ROLES:
@@ -165,5 +206,10 @@ def handle(args) -> int:
     print(start_message(role, port, token, bool(chosen)), flush=True)
     from voila.app import Voila
 
-    Voila.launch_instance(argv=voila_argv(notebook, port), token=token)
+    from spendsense.dashboard.login import install_log_redaction
+
+    app = Voila.instance(**voila_settings(token, login_limit))  # what Voila.launch_instance does, plus
+    install_log_redaction(token, app.log)  # every log line through the filter that blanks tokens
+    app.initialize(voila_argv(notebook, port))
+    app.start()
     return 0

@@ -8,22 +8,17 @@ reports/screenshots/user_switch.json (reported, not asserted).
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+import dashboard_server
 import fixture_run
 import pytest
 
 from spendsense import opstore, paths
-from spendsense.jupyter_env import project_jupyter_env
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -43,60 +38,12 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"dashboard exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"dashboard did not listen on {port} within {timeout} s:\n{log.read_text()[-4000:]}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`spendsense dashboard --role admin` on a free port over a fresh fixture run and opstore."""
-    base = tmp_path_factory.mktemp("e2e")
-    runs_root = base / "runs"
-    fixture_run.build_run(runs_root)
-    ops = base / "opstore.sqlite"
-    fixture_run.seed_opstore(ops)
-    port = _free_port()
-    env = {**os.environ, **project_jupyter_env(),
-           "SPENDSENSE_RUNS_DIR": str(runs_root), "SPENDSENSE_OPSTORE": str(ops),
-           "SPENDSENSE_PREVIEWS_DIR": str(base / "previews"), "SPENDSENSE_DASHBOARD_TOKEN": TOKEN,
-           "PYTHONUNBUFFERED": "1"}
-    env.pop("SPENDSENSE_RUN_DIR", None)
-    log = base / "voila.log"
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "spendsense", "dashboard", "--port", str(port), "--role", "admin",
-             "--operator", OPERATOR],
-            cwd=paths.PROJECT_ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        _wait_for_port(port, proc, log)
-        yield {"url": f"http://127.0.0.1:{port}/", "opstore": ops, "previews": base / "previews", "log": log}
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)  # Voila shuts its kernels down on Ctrl-C
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # any kernel left in the session
-        except ProcessLookupError:
-            pass
+    with dashboard_server.serve(tmp_path_factory.mktemp("e2e"), TOKEN, "--role", "admin",
+                                "--operator", OPERATOR) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +85,7 @@ def _store(path: Path, what: str):
 def _open(page, server, query: str = ""):
     page.goto(f"{server['url']}?token={TOKEN}{query}", timeout=LOAD_TIMEOUT_MS, wait_until="commit")
     page.wait_for_selector(".ss-app", timeout=LOAD_TIMEOUT_MS)
+    assert "token" not in page.url and TOKEN not in page.url  # redirected to the same URL without it
 
 
 def _tab(page, title: str):
@@ -162,8 +110,17 @@ def test_token_is_required(server, page):
     response = page.goto(server["url"], timeout=LOAD_TIMEOUT_MS, wait_until="domcontentloaded")
     assert "/login" in page.url or (response is not None and response.status in (401, 403))
     page.goto(f"{server['url']}?token=wrong-token", timeout=LOAD_TIMEOUT_MS, wait_until="domcontentloaded")
-    assert "/login" in page.url
+    assert "/login" in page.url and "wrong-token" not in page.url
     assert page.locator(".ss-app").count() == 0
+
+
+def test_login_form_leaves_no_token_in_the_url(server, page):
+    page.goto(f"{server['url']}?role=analyst", timeout=LOAD_TIMEOUT_MS, wait_until="domcontentloaded")
+    page.locator("#password_input").fill(TOKEN)
+    page.locator("#login_submit").click()
+    page.wait_for_selector(".ss-overview .ss-kpis", timeout=LOAD_TIMEOUT_MS)
+    assert page.url == f"{server['url']}?role=analyst"
+    assert TOKEN not in page.content()
 
 
 def test_operator_workflow_end_to_end(server, page):
@@ -288,3 +245,9 @@ def test_query_parameter_can_only_narrow_the_role(server, page):
     assert page.locator(".lm-TabBar-tab", has_text=re.compile("^Customers$")).count() == 0
     assert "aggregates only" in page.locator(".ss-role-note").inner_text()
     assert "role analyst" in page.locator(".ss-header").inner_text()
+
+
+def test_server_log_never_shows_the_token(server):
+    text = server["log"].read_text()
+    assert "SpendSense dashboard (admin)" in text and "[secret]" in text  # the log is this server's, redacted
+    assert TOKEN not in text
