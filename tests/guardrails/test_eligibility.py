@@ -111,11 +111,14 @@ def test_missing_subtype_information_is_an_error():
         offer_eligibility(OFFERS, USERS.drop(columns="account_subtypes"), GUARDRAILS)
 
 
+SITUATION_SIGNALS = sorted({t.signal for o in CATALOG.offers for t in o.eligibility.situation})
+
+
 def test_savings_holder_never_offered_savings_in_the_real_catalog():
     catalog = CATALOG
     users = pd.DataFrame({
         "user_id": ["a", "b", "c", "d"], "window_days": 30, "avg_monthly_income": 9000.0,
-        "credit_score": 820, "max_utilization": 0.05, "card_count": 1, "cash_flow_buffer_months": 3.0,
+        "credit_score": 820, "max_utilization": 0.05, **{c: 1.0 for c in SITUATION_SIGNALS},
         "account_subtypes": [["savings"], ["checking", "savings"], ["checking"], ["money market", "checking"]],
     })
     out = offer_eligibility(catalog.offers, users, GUARDRAILS)
@@ -131,7 +134,8 @@ def test_below_minimum_income_or_credit_never_eligible_in_the_real_catalog():
         "user_id": [f"u{i:02d}" for i in range(n)], "window_days": 180,
         "avg_monthly_income": rng.uniform(0, 5000, n).round(2), "credit_score": rng.integers(300, 851, n),
         "max_utilization": rng.uniform(0, 1.2, n), "account_subtypes": [["checking"]] * n,
-        "card_count": rng.integers(0, 3, n), "cash_flow_buffer_months": rng.uniform(0, 4, n),
+        **{c: rng.uniform(0, 6000, n) for c in SITUATION_SIGNALS}, "card_count": rng.integers(0, 3, n),
+        "cash_flow_buffer_months": rng.uniform(0, 4, n),
     })
     out = offer_eligibility(catalog.offers, users, GUARDRAILS).merge(users, on=["user_id", "window_days"])
     mins = {o.id: o.eligibility for o in catalog.offers}
@@ -158,7 +162,7 @@ def test_eligibility_features_from_raw_tables():
     assert feats["credit_score"].tolist() == [700, 700, 610]
 
 
-def _reference(offer, income, score, util, held, cards, buffer):
+def _reference(offer, income, score, util, held, values):
     """Plain scalar statement of the rules, for the property test."""
     e = offer.eligibility
     annual = None if income is None else income * 12
@@ -167,7 +171,6 @@ def _reference(offer, income, score, util, held, cards, buffer):
     ok &= e.min_annual_income <= 0 or (annual is not None and annual >= e.min_annual_income)
     ok &= e.min_credit_score is None or (score is not None and score >= e.min_credit_score)
     ok &= e.max_credit_score is None or (score is not None and score <= e.max_credit_score)
-    values = {"card_count": cards, "cash_flow_buffer_months": buffer}
     ok &= all(values[t.signal] is not None and t.holds(values[t.signal]) for t in e.situation)
     ok &= e.max_utilization is None or util is None or util <= e.max_utilization
     ok &= not (set(held) & set(e.excluded_if_has_subtypes))
@@ -181,8 +184,8 @@ user_rows = st.lists(st.tuples(
     st.one_of(st.none(), st.floats(0, 1.5, allow_nan=False)),
     st.lists(st.sampled_from(["checking", "savings", "money market", "cd", "credit card", "cash management"]),
              unique=True, max_size=4),
-    st.one_of(st.none(), st.integers(0, 3)),
-    st.one_of(st.none(), st.floats(0, 6, allow_nan=False)),
+    st.fixed_dictionaries({c: st.one_of(st.none(), st.integers(0, 3) if c == "card_count"
+                                         else st.floats(-100, 8000, allow_nan=False)) for c in SITUATION_SIGNALS}),
 ), min_size=1, max_size=12)
 
 
@@ -190,13 +193,13 @@ user_rows = st.lists(st.tuples(
 @given(user_rows)
 def test_vectorized_rules_match_the_scalar_reference(rows):
     catalog_offers = list(CATALOG.offers) + [OFFERS[-1]]
-    users = pd.DataFrame([(f"u{i:02d}", 30, inc, sc, ut, held, cards, buf)
-                          for i, (inc, sc, ut, held, cards, buf) in enumerate(rows)],
-                         columns=[*USERS.columns, "card_count", "cash_flow_buffer_months"])
+    users = pd.DataFrame([(f"u{i:02d}", 30, inc, sc, ut, held, *[sit[c] for c in SITUATION_SIGNALS])
+                          for i, (inc, sc, ut, held, sit) in enumerate(rows)],
+                         columns=[*USERS.columns, *SITUATION_SIGNALS])
     out = offer_eligibility(catalog_offers, users, GUARDRAILS)
     by_id = {o.id: o for o in catalog_offers}
-    for i, (inc, sc, ut, held, cards, buf) in enumerate(rows):
+    for i, (inc, sc, ut, held, sit) in enumerate(rows):
         got = out[out["user_id"] == f"u{i:02d}"].set_index("offer_id")["eligible"]
         for oid, offer in by_id.items():
-            expected = _reference(offer, inc, sc, None if ut is None or math.isnan(ut) else ut, held, cards, buf)
-            assert bool(got[oid]) == expected, (oid, inc, sc, ut, held, cards, buf)
+            expected = _reference(offer, inc, sc, None if ut is None or math.isnan(ut) else ut, held, sit)
+            assert bool(got[oid]) == expected, (oid, inc, sc, ut, held, sit)

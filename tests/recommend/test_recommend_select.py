@@ -125,10 +125,19 @@ def test_item_delivered_10_days_ago_is_not_recommended_again_but_40_days_ago_may
     assert set(rec["item_id"]) == {"credit-utilization-explained"} and len(rec) == 2  # both windows
     assert rec["detail"].str.startswith("delivered 10 days ago").all()
     older = run(deliveries=[("u_card", "credit-utilization-explained", 40)])
+    ev = older.guardrail_events
+    assert not len(ev[(ev["guardrail"] == "recency") & (ev["user_id"] == "u_card")])  # a candidate again
     recs = older.recommendations
     row = recs[(recs["user_id"] == "u_card") & (recs["item_id"] == "credit-utilization-explained")]
-    assert len(row) == 2
-    assert row["score_freshness"].tolist() == pytest.approx([40 / 90, 40 / 90])
+    assert row["score_freshness"].tolist() == pytest.approx([40 / 90] * len(row))
+    ctx = older.decision_contexts
+    for window in (30, 180):
+        if window in set(row["window_days"]):
+            continue  # recommended, with freshness 40/90
+        filtered = ctx[(ctx["user_id"] == "u_card") & (ctx["window_days"] == window)]["filtered_out"].iat[0]
+        cut = [f for f in filtered if f["item_id"] == "credit-utilization-explained"]
+        # otherwise ranked out by fresher items: at the business rules, never at recency
+        assert [f["stage"] for f in cut] == ["business_rules"] and cut[0]["reason"].startswith("ranked")
 
 
 def test_counts_per_user_window_and_kind(out):
