@@ -9,8 +9,16 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from spendsense.personas.assign import Evaluated, assigned_persona_ids, check_signals, evaluate_rule
-from spendsense.personas.config import NEGATED_OPS, NONE_PERSONA_ID, AllOf, Condition, PersonaConfig, Rule
+from spendsense.personas.assign import Evaluated, check_signals, evaluate_rule, first_match, matched_personas
+from spendsense.personas.config import (
+    NEGATED_OPS,
+    NONE_PERSONA_ID,
+    AllOf,
+    Condition,
+    PersonaConfig,
+    Rule,
+    rule_conditions,
+)
 from spendsense.personas.counterfactual_text import counterfactual_texts
 from spendsense.personas.phrases import SignalPhrase, SignalPhrases, check_phrases
 
@@ -30,15 +38,22 @@ class Flip:
     cost_pass: np.ndarray
     to_fail: np.ndarray
     cost_fail: np.ndarray
+    number: np.ndarray  # the signal's values as floats (NaN when missing or not a number)
+    better_pass: np.ndarray  # whether the pass / fail value moves the signal its `better` way
+    better_fail: np.ndarray
 
     @property
     def condition(self) -> Condition:
         """The condition as declared in config/personas.yaml."""
         return self.evaluated.condition
 
-    def numeric_value(self) -> np.ndarray:
-        """The signal's values as floats (NaN when missing or not a number)."""
-        return numeric_values(self.evaluated.value)
+    def to(self, want_pass: bool) -> np.ndarray:
+        """The values that make the condition pass (or fail)."""
+        return self.to_pass if want_pass else self.to_fail
+
+    def better(self, want_pass: bool) -> np.ndarray:
+        """Whether passing (or failing) moves the signal its `better` way."""
+        return self.better_pass if want_pass else self.better_fail
 
 
 def numeric_values(values: pd.Series) -> np.ndarray:
@@ -88,6 +103,15 @@ def _target(ev: Evaluated, op: str, value: np.ndarray, phrase: SignalPhrase) -> 
     return to, np.where(np.isnan(to), np.inf, cost)
 
 
+def _improves(to: np.ndarray, value: np.ndarray, phrase: SignalPhrase) -> np.ndarray:
+    """Whether setting the signal to `to` moves it its `better` way (never from or to a missing value, or a text)."""
+    if to.dtype == object:
+        return np.zeros(len(value), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        delta = to - value
+    return delta <= 0 if phrase.better == "lower" else delta >= 0  # NaN compares false
+
+
 def condition_flips(frame: pd.DataFrame, cfg: PersonaConfig, phrases: SignalPhrases) -> list[list[Flip]]:
     """Per persona (config order), its conditions (depth first) with pass / fail targets and costs."""
     out: list[list[Flip]] = []
@@ -101,7 +125,8 @@ def condition_flips(frame: pd.DataFrame, cfg: PersonaConfig, phrases: SignalPhra
             value = numeric_values(ev.value)
             to_pass, cost_pass = _target(ev, ev.condition.op, value, phrase)
             to_fail, cost_fail = _target(ev, NEGATED_OPS[ev.condition.op], value, phrase)
-            flips.append(Flip(index, ev, phrase, to_pass, cost_pass, to_fail, cost_fail))
+            flips.append(Flip(index, ev, phrase, to_pass, cost_pass, to_fail, cost_fail, value,
+                              _improves(to_pass, value, phrase), _improves(to_fail, value, phrase)))
             index += 1
         out.append(flips)
     return out
@@ -128,14 +153,15 @@ def _plan(rule: Rule, want_pass: bool, flips: list[Flip], n_flips: int) -> tuple
     return costs[pick, rows], masks[pick, rows]
 
 
-def changed_signals(frame: pd.DataFrame, flat: list[Flip], mask: np.ndarray, want_pass: np.ndarray) -> pd.DataFrame:
-    """A copy of the rows with every flipped condition's signal set to its new value."""
-    work = frame.copy()
+def changed_signals(frame: pd.DataFrame, rows: np.ndarray, flat: list[Flip], mask: np.ndarray,
+                    want_pass: np.ndarray) -> pd.DataFrame:
+    """A copy of the rows with every flipped condition's signal set to its new value (mask, want_pass on rows)."""
+    work = frame.iloc[rows]
     for flip in flat:
         flipped = mask[:, flip.index]
         if not flipped.any():
             continue
-        to = np.where(want_pass, flip.to_pass, flip.to_fail)
+        to = np.where(want_pass, flip.to_pass[rows], flip.to_fail[rows])
         column = work[flip.condition.signal]
         if to.dtype == object:
             work[flip.condition.signal] = np.where(flipped, to, column.to_numpy(dtype=object))
@@ -144,47 +170,80 @@ def changed_signals(frame: pd.DataFrame, flat: list[Flip], mask: np.ndarray, wan
     return work
 
 
+def assigned_codes(frame: pd.DataFrame, cfg: PersonaConfig) -> np.ndarray:
+    """Per row, the config-order index of the persona assign_personas gives (len(cfg.personas) for `none`), by the
+    assignment's own rule evaluation."""
+    personas = cfg.by_priority()
+    config_order = np.array([cfg.personas.index(p) for p in personas] + [len(personas)])
+    return config_order[first_match(matched_personas(frame.reset_index(drop=True), personas, []))]
+
+
+@dataclass
+class Found:
+    """Per row, the persona a verified change reaches (code, -1 while none is found), its cost and its flips."""
+
+    target: np.ndarray
+    cost: np.ndarray
+    mask: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int, n_flips: int) -> Found:
+        """Nothing found yet for n rows."""
+        return cls(np.full(n, -1), np.full(n, np.nan), np.zeros((n, n_flips), dtype=bool))
+
+
+def verify_cheapest(signals: pd.DataFrame, cfg: PersonaConfig, flat: list[Flip], now: np.ndarray,
+                    want_pass: np.ndarray, cost: np.ndarray, mask: np.ndarray, allowed: np.ndarray,
+                    found: Found) -> None:
+    """For each row not found yet, try its candidates (cost: candidates x rows, mask: candidates x rows x flips)
+    cheapest first (ties: candidate order) and keep the first whose changed signals re-assign to an allowed
+    persona other than the current one."""
+    n = len(now)
+    rows = np.arange(n)
+    ranked = np.argsort(cost, axis=0, kind="stable")
+    for pick in ranked:
+        try_cost = cost[pick, rows]
+        trying = np.flatnonzero((found.target < 0) & np.isfinite(try_cost))
+        if not len(trying):
+            continue
+        try_mask = mask[pick[trying], trying]
+        changed = changed_signals(signals, trying, flat, try_mask, want_pass[trying])
+        result = assigned_codes(changed, cfg)
+        ok = (result != now[trying]) & allowed[result]
+        moved = trying[ok]
+        found.target[moved], found.cost[moved], found.mask[moved] = result[ok], try_cost[moved], try_mask[ok]
+
+
 def persona_counterfactuals(signals_wide: pd.DataFrame, cfg: PersonaConfig, phrases: SignalPhrases) -> pd.DataFrame:
     """persona_counterfactuals: per (user_id, window_days) the cheapest verified change of persona, with texts."""
     check_signals(signals_wide, cfg)
     check_phrases(phrases, cfg)
     frame = signals_wide.reset_index(drop=True)
     n = len(frame)
-    current = assigned_persona_ids(frame, cfg)
-    per_persona = condition_flips(frame, cfg, phrases)
+    used = list(dict.fromkeys(c.signal for p in cfg.personas for c in rule_conditions(p.criteria)))
+    signals = frame[list(dict.fromkeys(["user_id", "window_days", *used]))]
+    ids = np.array([p.id for p in cfg.personas] + [NONE_PERSONA_ID, None], dtype=object)  # code -1: not reached
+    now = assigned_codes(signals, cfg)
+    per_persona = condition_flips(signals, cfg, phrases)
     flat = [f for flips in per_persona for f in flips]
-    ids = [p.id for p in cfg.personas]
-    fail = [_plan(p.criteria, False, list(fl), len(flat)) for p, fl in zip(cfg.personas, per_persona)]
-    succeed = [_plan(p.criteria, True, list(fl), len(flat)) for p, fl in zip(cfg.personas, per_persona)]
-    want_pass = current == NONE_PERSONA_ID  # `none` rows look for a persona to reach, the others to leave theirs
+    plans = {want: [_plan(p.criteria, want, list(fl), len(flat)) for p, fl in zip(cfg.personas, per_persona)]
+             for want in (False, True)}
+    fail_cost, fail_mask = (np.stack(x) for x in zip(*plans[False]))
+    pass_cost, pass_mask = (np.stack(x) for x in zip(*plans[True]))
+    want_pass = now == len(cfg.personas)  # `none` rows look for a persona to reach, the others to leave theirs
     rows = np.arange(n)
+    own = np.minimum(now, len(cfg.personas) - 1)
 
-    # candidates per row, cheapest first: a persona's own "stop matching", or for `none` every persona in turn
-    own = np.maximum(pd.Index(ids).get_indexer(current), 0)
-    fail_cost, fail_mask = np.stack([c for c, _ in fail]), np.stack([m for _, m in fail])
-    pass_cost, pass_mask = np.stack([c for c, _ in succeed]), np.stack([m for _, m in succeed])
-    ranked = np.argsort(pass_cost.T, axis=1, kind="stable")  # ties: config order
+    # candidates: for `none` every persona's "start matching", otherwise only the persona's own "stop matching"
+    leave = np.arange(len(cfg.personas))[:, None] == 0
+    cost = np.where(want_pass, pass_cost, np.where(leave, fail_cost[own, rows], np.inf))
+    mask = np.where(want_pass[None, :, None], pass_mask, fail_mask[own, rows][None])
+    found = Found.empty(n, len(flat))
+    verify_cheapest(signals, cfg, flat, now, want_pass, cost, mask, np.ones(len(ids) - 1, dtype=bool), found)
 
-    target = np.full(n, None, dtype=object)
-    cost = np.full(n, np.nan)
-    mask = np.zeros((n, len(flat)), dtype=bool)
-    open_rows = np.ones(n, dtype=bool)
-    for rank in range(len(ids)):
-        pick = np.where(want_pass, ranked[:, rank], own)
-        try_cost = np.where(want_pass, pass_cost[pick, rows], fail_cost[own, rows])
-        try_mask = np.where(want_pass[:, None], pass_mask[pick, rows], fail_mask[own, rows])
-        trying = open_rows & np.isfinite(try_cost) & (want_pass | (rank == 0))
-        if not trying.any():
-            continue
-        sub = np.flatnonzero(trying)
-        changed = changed_signals(frame.iloc[sub], flat, try_mask[sub], want_pass[sub])
-        result = assigned_persona_ids(changed, cfg)  # the assignment's own rule evaluation, on the changed rows
-        moved = sub[result != current[sub]]
-        target[moved], cost[moved], mask[moved] = result[result != current[sub]], try_cost[moved], try_mask[moved]
-        open_rows[moved] = False
-
-    texts = counterfactual_texts(frame, cfg, phrases, flat, mask, want_pass, current, target, cost)
+    texts = counterfactual_texts(cfg, phrases, flat, found.mask, want_pass, now, found.target, found.cost,
+                                signals["window_days"].to_numpy())
     return pd.DataFrame({
         "user_id": frame["user_id"].to_numpy(), "window_days": frame["window_days"].to_numpy(),
-        "persona_id": current, "target_persona_id": target, "cost": cost, **texts,
+        "persona_id": ids[now], "target_persona_id": ids[found.target], "cost": found.cost, **texts,
     }, columns=list(COUNTERFACTUAL_COLUMNS))
