@@ -132,18 +132,22 @@ def condition_flips(frame: pd.DataFrame, cfg: PersonaConfig, phrases: SignalPhra
     return out
 
 
-def _plan(rule: Rule, want_pass: bool, flips: list[Flip], n_flips: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cheapest cost per row for the rule to pass (or fail) and which conditions flip (rows x all conditions).
+def _plan(rule: Rule, want_pass: bool, flips: list[Flip], n_flips: int,
+          improving: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Cheapest cost per row for the rule to pass (or fail) and which conditions flip (rows x all conditions);
+    with `improving`, only flips that move their signal its `better` way are allowed.
 
     Consumes `flips` (this persona's conditions, depth first) in the order the rule tree lists them."""
     if isinstance(rule, Condition):
         flip = flips.pop(0)
         done = flip.evaluated.passed if want_pass else ~flip.evaluated.passed
         cost = np.where(done, 0.0, flip.cost_pass if want_pass else flip.cost_fail)
+        if improving:
+            cost = np.where(done | flip.better(want_pass), cost, np.inf)
         mask = np.zeros((len(done), n_flips), dtype=bool)
         mask[:, flip.index] = ~done
         return cost, mask
-    children = [_plan(sub, want_pass, flips, n_flips) for sub in (rule.all if isinstance(rule, AllOf) else rule.any)]
+    children = [_plan(sub, want_pass, flips, n_flips, improving) for sub in (rule.all if isinstance(rule, AllOf) else rule.any)]
     costs = np.stack([c for c, _ in children])
     masks = np.stack([m for _, m in children])
     if isinstance(rule, AllOf) == want_pass:  # all must pass / any must fail: every child that is not there yet
@@ -226,19 +230,28 @@ def persona_counterfactuals(signals_wide: pd.DataFrame, cfg: PersonaConfig, phra
     now = assigned_codes(signals, cfg)
     per_persona = condition_flips(signals, cfg, phrases)
     flat = [f for flips in per_persona for f in flips]
-    plans = {want: [_plan(p.criteria, want, list(fl), len(flat)) for p, fl in zip(cfg.personas, per_persona)]
-             for want in (False, True)}
-    fail_cost, fail_mask = (np.stack(x) for x in zip(*plans[False]))
-    pass_cost, pass_mask = (np.stack(x) for x in zip(*plans[True]))
     want_pass = now == len(cfg.personas)  # `none` rows look for a persona to reach, the others to leave theirs
     rows = np.arange(n)
     own = np.minimum(now, len(cfg.personas) - 1)
+    concern = np.array([phrases.personas[p.id].concern for p in cfg.personas])
+    found = Found.empty(n, len(flat))
 
-    # candidates: for `none` every persona's "start matching", otherwise only the persona's own "stop matching"
+    def plans(want: bool, improving: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Every persona's cheapest plan (personas x rows, personas x rows x conditions)."""
+        out = [_plan(p.criteria, want, list(fl), len(flat), improving) for p, fl in zip(cfg.personas, per_persona)]
+        return np.stack([c for c, _ in out]), np.stack([m for _, m in out])
+
+    pass_cost, pass_mask = plans(True)
+    if want_pass.any():  # `none` first: a persona nobody should aim for is not a goal, nor is a step back
+        better_cost, better_mask = plans(True, improving=True)
+        better_cost = np.where(want_pass & ~concern[:, None], better_cost, np.inf)
+        verify_cheapest(signals, cfg, flat, now, want_pass, better_cost, better_mask, np.append(~concern, False),
+                        found)
+    # then every row: for `none` every persona's "start matching", otherwise the persona's own "stop matching"
+    fail_cost, fail_mask = plans(False)
     leave = np.arange(len(cfg.personas))[:, None] == 0
     cost = np.where(want_pass, pass_cost, np.where(leave, fail_cost[own, rows], np.inf))
     mask = np.where(want_pass[None, :, None], pass_mask, fail_mask[own, rows][None])
-    found = Found.empty(n, len(flat))
     verify_cheapest(signals, cfg, flat, now, want_pass, cost, mask, np.ones(len(ids) - 1, dtype=bool), found)
 
     texts = counterfactual_texts(cfg, phrases, flat, found.mask, want_pass, now, found.target, found.cost,
