@@ -24,6 +24,7 @@ from spendsense.personas.phrases import SignalPhrase, SignalPhrases, check_phras
 
 COUNTERFACTUAL_COLUMNS = ("user_id", "window_days", "persona_id", "target_persona_id", "cost", "changes",
                           "text_operator", "text_customer")
+MAX_CONDITIONS = 63  # a persona's flipped conditions are one int64 bit code
 FIXED_COST = 100.0  # a change no threshold distance can measure: a missing value, a null test, a text value
 
 
@@ -32,6 +33,8 @@ class Flip:
     """One condition on every row, with the value that makes it pass / fail (just past the threshold) and the cost."""
 
     index: int
+    persona: int  # the persona's index in config order, and the condition's bit among that persona's conditions
+    bit: int
     evaluated: Evaluated
     phrase: SignalPhrase
     to_pass: np.ndarray
@@ -119,22 +122,23 @@ def condition_flips(frame: pd.DataFrame, cfg: PersonaConfig, phrases: SignalPhra
     for persona in cfg.personas:
         evaluated: list[Evaluated] = []
         evaluate_rule(persona.criteria, frame, persona.id, "", evaluated)
+        if len(evaluated) > MAX_CONDITIONS:
+            raise ValueError(f"persona {persona.id}: more than {MAX_CONDITIONS} conditions")
         flips = []
-        for ev in evaluated:
+        for bit, ev in enumerate(evaluated):
             phrase = phrases.signals[ev.condition.signal]
             value = numeric_values(ev.value)
             to_pass, cost_pass = _target(ev, ev.condition.op, value, phrase)
             to_fail, cost_fail = _target(ev, NEGATED_OPS[ev.condition.op], value, phrase)
-            flips.append(Flip(index, ev, phrase, to_pass, cost_pass, to_fail, cost_fail, value,
+            flips.append(Flip(index, len(out), bit, ev, phrase, to_pass, cost_pass, to_fail, cost_fail, value,
                               _improves(to_pass, value, phrase), _improves(to_fail, value, phrase)))
             index += 1
         out.append(flips)
     return out
 
 
-def _plan(rule: Rule, want_pass: bool, flips: list[Flip], n_flips: int,
-          improving: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Cheapest cost per row for the rule to pass (or fail) and which conditions flip (rows x all conditions);
+def _plan(rule: Rule, want_pass: bool, flips: list[Flip], improving: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Cheapest cost per row for the rule to pass (or fail) and which conditions flip (bit code per row);
     with `improving`, only flips that move their signal its `better` way are allowed.
 
     Consumes `flips` (this persona's conditions, depth first) in the order the rule tree lists them."""
@@ -144,33 +148,36 @@ def _plan(rule: Rule, want_pass: bool, flips: list[Flip], n_flips: int,
         cost = np.where(done, 0.0, flip.cost_pass if want_pass else flip.cost_fail)
         if improving:
             cost = np.where(done | flip.better(want_pass), cost, np.inf)
-        mask = np.zeros((len(done), n_flips), dtype=bool)
-        mask[:, flip.index] = ~done
-        return cost, mask
-    children = [_plan(sub, want_pass, flips, n_flips, improving) for sub in (rule.all if isinstance(rule, AllOf) else rule.any)]
+        return cost, np.where(done, np.int64(0), np.int64(1) << flip.bit)
+    children = [_plan(sub, want_pass, flips, improving) for sub in (rule.all if isinstance(rule, AllOf) else rule.any)]
     costs = np.stack([c for c, _ in children])
     masks = np.stack([m for _, m in children])
     if isinstance(rule, AllOf) == want_pass:  # all must pass / any must fail: every child that is not there yet
-        return costs.sum(axis=0), masks.any(axis=0)
+        return costs.sum(axis=0), np.bitwise_or.reduce(masks, axis=0)
     pick = np.argmin(costs, axis=0)  # one child is enough: the cheapest, the first in config order on a tie
     rows = np.arange(costs.shape[1])
     return costs[pick, rows], masks[pick, rows]
 
 
-def changed_signals(frame: pd.DataFrame, rows: np.ndarray, flat: list[Flip], mask: np.ndarray,
+def flipped(flip: Flip, persona: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """Per row, whether the plan (persona index, bit code) flips this condition."""
+    return (persona == flip.persona) & (code >> flip.bit & 1 == 1)
+
+
+def changed_signals(frame: pd.DataFrame, rows: np.ndarray, flat: list[Flip], persona: np.ndarray, code: np.ndarray,
                     want_pass: np.ndarray) -> pd.DataFrame:
-    """A copy of the rows with every flipped condition's signal set to its new value (mask, want_pass on rows)."""
+    """A copy of the rows with every condition their plan (persona, code, want_pass on rows) flips set anew."""
     work = frame.iloc[rows]
     for flip in flat:
-        flipped = mask[:, flip.index]
-        if not flipped.any():
+        flips = flipped(flip, persona, code)
+        if not flips.any():
             continue
         to = np.where(want_pass, flip.to_pass[rows], flip.to_fail[rows])
         column = work[flip.condition.signal]
         if to.dtype == object:
-            work[flip.condition.signal] = np.where(flipped, to, column.to_numpy(dtype=object))
+            work[flip.condition.signal] = np.where(flips, to, column.to_numpy(dtype=object))
         else:
-            work[flip.condition.signal] = np.where(flipped, to, column.to_numpy(dtype=float, na_value=np.nan))
+            work[flip.condition.signal] = np.where(flips, to, column.to_numpy(dtype=float, na_value=np.nan))
     return work
 
 
@@ -184,22 +191,31 @@ def assigned_codes(frame: pd.DataFrame, cfg: PersonaConfig) -> np.ndarray:
 
 @dataclass
 class Found:
-    """Per row, the persona a verified change reaches (code, -1 while none is found), its cost and its flips."""
+    """Per row, the persona a verified change reaches (code, -1 while none is found), its cost, and the plan that
+    reaches it: whose conditions (persona index) and which of them flip (bit code)."""
 
     target: np.ndarray
     cost: np.ndarray
-    mask: np.ndarray
+    persona: np.ndarray
+    code: np.ndarray
 
     @classmethod
-    def empty(cls, n: int, n_flips: int) -> Found:
+    def empty(cls, n: int) -> Found:
         """Nothing found yet for n rows."""
-        return cls(np.full(n, -1), np.full(n, np.nan), np.zeros((n, n_flips), dtype=bool))
+        return cls(np.full(n, -1), np.full(n, np.nan), np.full(n, -1), np.zeros(n, dtype=np.int64))
+
+    def mask(self, flat: list[Flip]) -> np.ndarray:
+        """Rows x all conditions: which conditions the found plans flip."""
+        out = np.zeros((len(self.code), len(flat)), dtype=bool)
+        for flip in flat:
+            out[:, flip.index] = flipped(flip, self.persona, self.code)
+        return out
 
 
 def verify_cheapest(signals: pd.DataFrame, cfg: PersonaConfig, flat: list[Flip], now: np.ndarray,
-                    want_pass: np.ndarray, cost: np.ndarray, mask: np.ndarray, allowed: np.ndarray,
-                    found: Found) -> None:
-    """For each row not found yet, try its candidates (cost: candidates x rows, mask: candidates x rows x flips)
+                    want_pass: np.ndarray, cost: np.ndarray, persona: np.ndarray, code: np.ndarray,
+                    allowed: np.ndarray, found: Found) -> None:
+    """For each row not found yet, try its candidate plans (candidates x rows: cost, persona index, bit code)
     cheapest first (ties: candidate order) and keep the first whose changed signals re-assign to an allowed
     persona other than the current one."""
     n = len(now)
@@ -210,12 +226,13 @@ def verify_cheapest(signals: pd.DataFrame, cfg: PersonaConfig, flat: list[Flip],
         trying = np.flatnonzero((found.target < 0) & np.isfinite(try_cost))
         if not len(trying):
             continue
-        try_mask = mask[pick[trying], trying]
-        changed = changed_signals(signals, trying, flat, try_mask, want_pass[trying])
+        try_persona, try_code = persona[pick[trying], trying], code[pick[trying], trying]
+        changed = changed_signals(signals, trying, flat, try_persona, try_code, want_pass[trying])
         result = assigned_codes(changed, cfg)
         ok = (result != now[trying]) & allowed[result]
         moved = trying[ok]
-        found.target[moved], found.cost[moved], found.mask[moved] = result[ok], try_cost[moved], try_mask[ok]
+        found.target[moved], found.cost[moved] = result[ok], try_cost[moved]
+        found.persona[moved], found.code[moved] = try_persona[ok], try_code[ok]
 
 
 def persona_counterfactuals(signals_wide: pd.DataFrame, cfg: PersonaConfig, phrases: SignalPhrases) -> pd.DataFrame:
@@ -234,27 +251,29 @@ def persona_counterfactuals(signals_wide: pd.DataFrame, cfg: PersonaConfig, phra
     rows = np.arange(n)
     own = np.minimum(now, len(cfg.personas) - 1)
     concern = np.array([phrases.personas[p.id].concern for p in cfg.personas])
-    found = Found.empty(n, len(flat))
+    found = Found.empty(n)
+    personas = np.broadcast_to(np.arange(len(cfg.personas))[:, None], (len(cfg.personas), n))
 
     def plans(want: bool, improving: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Every persona's cheapest plan (personas x rows, personas x rows x conditions)."""
-        out = [_plan(p.criteria, want, list(fl), len(flat), improving) for p, fl in zip(cfg.personas, per_persona)]
+        """Every persona's cheapest plan (personas x rows: cost, bit code)."""
+        out = [_plan(p.criteria, want, list(fl), improving) for p, fl in zip(cfg.personas, per_persona)]
         return np.stack([c for c, _ in out]), np.stack([m for _, m in out])
 
-    pass_cost, pass_mask = plans(True)
+    pass_cost, pass_code = plans(True)
     if want_pass.any():  # `none` first: a persona nobody should aim for is not a goal, nor is a step back
-        better_cost, better_mask = plans(True, improving=True)
+        better_cost, better_code = plans(True, improving=True)
         better_cost = np.where(want_pass & ~concern[:, None], better_cost, np.inf)
-        verify_cheapest(signals, cfg, flat, now, want_pass, better_cost, better_mask, np.append(~concern, False),
-                        found)
+        verify_cheapest(signals, cfg, flat, now, want_pass, better_cost, personas, better_code,
+                        np.append(~concern, False), found)
     # then every row: for `none` every persona's "start matching", otherwise the persona's own "stop matching"
-    fail_cost, fail_mask = plans(False)
-    leave = np.arange(len(cfg.personas))[:, None] == 0
+    fail_cost, fail_code = plans(False)
+    leave = personas == 0
     cost = np.where(want_pass, pass_cost, np.where(leave, fail_cost[own, rows], np.inf))
-    mask = np.where(want_pass[None, :, None], pass_mask, fail_mask[own, rows][None])
-    verify_cheapest(signals, cfg, flat, now, want_pass, cost, mask, np.ones(len(ids) - 1, dtype=bool), found)
+    persona = np.where(want_pass, personas, own)
+    code = np.where(want_pass, pass_code, fail_code[own, rows])
+    verify_cheapest(signals, cfg, flat, now, want_pass, cost, persona, code, np.ones(len(ids) - 1, dtype=bool), found)
 
-    texts = counterfactual_texts(cfg, phrases, flat, found.mask, want_pass, now, found.target, found.cost,
+    texts = counterfactual_texts(cfg, phrases, flat, found.mask(flat), want_pass, now, found.target, found.cost,
                                 signals["window_days"].to_numpy())
     return pd.DataFrame({
         "user_id": frame["user_id"].to_numpy(), "window_days": frame["window_days"].to_numpy(),
