@@ -327,3 +327,9 @@ def test_applying_the_stated_changes_changes_the_persona(rows, window):
         for change in json.loads(out.changes[i]):
             delta = change["to"] - change["value"]  # both numbers: never from or to a missing value
             assert delta <= 0 if PHRASES.signals[change["signal"]].better == "lower" else delta >= 0
+
+
+def test_a_persona_with_more_conditions_than_a_bit_code_holds_is_refused():
+    many = {"any": [{"signal": "fee_count", "op": ">=", "value": k} for k in range(64)]}
+    with pytest.raises(ValueError, match="more than 63 conditions"):
+        persona_counterfactuals(frame({}), custom_config(many), custom_phrases())
