@@ -1,4 +1,6 @@
-"""The changes JSON and the operator and customer texts of counterfactuals, built column-wise with Arrow kernels."""
+"""The changes JSON and the operator and customer texts of counterfactuals, built with Arrow kernels on one element
+per (row, flipped condition) and joined per row as lists, so the work grows with the changes stated, not with
+rows x conditions."""
 
 from __future__ import annotations
 
@@ -29,9 +31,10 @@ def _join(*parts: pa.Array | pa.Scalar | str) -> pa.Array:
 
 
 def _distinct_formatted(values: np.ndarray, fmt: str) -> pa.Array:
-    """format_values on the distinct values only (thresholds take one or two), taken back to every row."""
-    distinct, where = np.unique(values, return_inverse=True)
-    return pc.take(format_values(distinct, fmt), pa.array(where.ravel()))
+    """format_values on the distinct values only (by bit pattern, so -0.0 stays itself), taken back to every row."""
+    values = np.ascontiguousarray(values, dtype=float)
+    _, first, where = np.unique(values.view(np.int64), return_index=True, return_inverse=True)
+    return pc.take(format_values(values[first], fmt), pa.array(where.ravel()))
 
 
 def _side(op: str, threshold: np.ndarray, phrase: SignalPhrase, customer: bool) -> pa.Array:
@@ -50,15 +53,17 @@ def _side(op: str, threshold: np.ndarray, phrase: SignalPhrase, customer: bool) 
     return pc.if_else(pa.array(t == bound), text, _join(before, text, after))  # "to $0", not "to $0 or less"
 
 
-def _pieces(flip: Flip, want_pass: bool, rows: np.ndarray) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """Operator piece, customer piece and JSON object of one condition flipped to pass (or fail), on `rows`."""
+def _pieces(flip: Flip, want_pass: bool, rows: np.ndarray, first: np.ndarray) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Operator piece, customer piece and JSON object of one condition flipped to pass (or fail), on `rows`
+    (the operator piece capitalized where it opens its row's text)."""
     ev, phrase = flip.evaluated, flip.phrase
     op = ev.condition.op if want_pass else NEGATED_OPS[ev.condition.op]
-    to = (flip.to_pass if want_pass else flip.to_fail)[rows]
+    to = flip.to(want_pass)[rows]
     value = ev.value.iloc[rows]
     threshold = None if ev.threshold is None else ev.threshold[rows]
-    numbers = flip.numeric_value()[rows]
-    now = format_values(np.asarray(value, dtype=object) if phrase.format == "text" else numbers, phrase.format)
+    numbers = flip.number[rows]
+    now = format_values(np.asarray(value, dtype=object), "text") if phrase.format == "text" else \
+        _distinct_formatted(numbers, phrase.format)
     if ev.condition.op in NULL_OPS or (threshold is not None and threshold.dtype == object):
         shown_to = pa.array(np.full(len(to), phrase.null_label)) if op == "is_null" else format_values(to, "text")
         side_op = side_customer = shown_to
@@ -69,7 +74,8 @@ def _pieces(flip: Flip, want_pass: bool, rows: np.ndarray) -> tuple[pa.Array, pa
         side_op = _side(op, threshold, phrase, customer=False)
         side_customer = _side(op, threshold, phrase, customer=True)
     now = pc.fill_null(now, phrase.null_label)
-    operator = _join(phrase.label, " from ", now, " to ", side_op)
+    label = pc.if_else(pa.array(first), phrase.label[:1].upper() + phrase.label[1:], phrase.label)
+    operator = _join(label, " from ", now, " to ", side_op)
     customer = side_customer if phrase.format == "flag" else _join(phrase.customer_label, " went from ", now,
                                                                      " to ", side_customer)
     head = (f'{{"persona_id":{json.dumps(ev.persona_id)},"rule":{json.dumps(ev.rule)},'
@@ -81,34 +87,42 @@ def _pieces(flip: Flip, want_pass: bool, rows: np.ndarray) -> tuple[pa.Array, pa
     return operator, customer, obj
 
 
-def _scatter(n: int, rows: np.ndarray, values: pa.Array) -> pa.Array:
-    """A length-n text array holding values at rows and null elsewhere."""
-    where = np.full(n, len(rows))
-    where[rows] = np.arange(len(rows))
-    return pc.take(pa.concat_arrays([values.cast(pa.string()), pa.nulls(1, pa.string())]), pa.array(where))
+def _elements(flat: list[Flip], rep: np.ndarray, mask: np.ndarray,
+              want_pass: np.ndarray) -> tuple[list[pa.Array], np.ndarray]:
+    """The operator pieces (with separators), customer pieces (with separators) and JSON objects of every flipped
+    condition, one element per (row, condition) in row then config order, and per element whether it steps back
+    (rows of mask and want_pass are the flips' rows `rep`)."""
+    rows, leaf = np.nonzero(mask)  # row-major: each row's conditions in config order
+    total = mask.sum(axis=1)[rows]
+    k = np.arange(len(rows)) - np.searchsorted(rows, rows) + 1  # 1-based position within its row
+    first, last = k == 1, k == total
+    sep = pc.take(_SEPARATORS, pa.array(np.select([first, last & (total == 2), last], [0, 1, 2], 3)))
+    direction = want_pass[rows]
+    parts: list[list[pa.Array]] = [[], [], []]
+    placed: list[np.ndarray] = []
+    step_back = np.zeros(len(rows), dtype=bool)
+    for flip in flat:
+        for d in (True, False):
+            at = np.flatnonzero((leaf == flip.index) & (direction == d))
+            if not len(at):
+                continue
+            for part, piece in zip(parts, _pieces(flip, d, rep[rows[at]], first[at])):
+                part.append(piece.cast(pa.string()))
+            placed.append(at)
+            step_back[at] = ~flip.better(d)[rep[rows[at]]]
+    if not placed:
+        return [pa.array([], pa.string())] * 3, step_back
+    order = np.empty(len(rows), dtype=np.int64)
+    order[np.concatenate(placed)] = np.arange(len(rows))
+    where = pa.array(order)
+    operator, customer, objects = (pc.take(pa.concat_arrays(part), where) for part in parts)
+    return [_join(sep, operator), _join(sep, customer), objects], step_back
 
 
-def _flip_pieces(flip: Flip, flipped: np.ndarray, want_pass: np.ndarray) -> list[pa.Array]:
-    """Operator piece, customer piece and JSON object of one condition on the rows that flip it (null elsewhere)."""
-    n = len(flipped)
-    out = [pa.nulls(n, pa.string())] * 3
-    for direction in (True, False):
-        rows = np.flatnonzero(flipped & (want_pass == direction))
-        if len(rows):
-            out = [pc.coalesce(old, _scatter(n, rows, new)) for old, new in zip(out, _pieces(flip, direction, rows))]
-    return out
-
-
-def _step_back(flip: Flip, want_pass: np.ndarray) -> np.ndarray:
-    """Per row, whether the change moves the signal the wrong way for the person (or from / to a missing value)."""
-    value = flip.numeric_value()
-    to = np.where(want_pass, flip.to_pass, flip.to_fail)
-    if to.dtype == object:
-        return np.ones(len(value), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        delta = to - value
-    wrong = delta > 0 if flip.phrase.better == "lower" else delta < 0
-    return wrong | np.isnan(delta)
+def _per_row(elements: pa.Array, counts: np.ndarray, separator: str) -> pa.Array:
+    """Each row's consecutive elements joined with the separator ('' for a row without any)."""
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int64())
+    return pc.binary_join(pa.LargeListArray.from_arrays(offsets, elements), separator)
 
 
 def _choose(condition: np.ndarray, when_true: pa.Array | pa.Scalar, when_false: pa.Array) -> pa.Array:
@@ -116,39 +130,63 @@ def _choose(condition: np.ndarray, when_true: pa.Array | pa.Scalar, when_false: 
     return pc.if_else(pa.array(condition, pa.bool_()), when_true, when_false)
 
 
-def counterfactual_texts(frame: pd.DataFrame, cfg: PersonaConfig, phrases: SignalPhrases, flat: list[Flip],
-                         mask: np.ndarray, want_pass: np.ndarray, current: np.ndarray, target: np.ndarray,
-                         cost: np.ndarray) -> dict[str, pd.Series]:
-    """changes (JSON list), text_operator and text_customer for every row."""
-    n = len(frame)
-    order = np.cumsum(mask, axis=1)
-    total = mask.sum(axis=1)
-    ops, customers, objects = [], [], []
-    step_back = np.zeros(n, dtype=bool)
+def distinct_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct combination of the columns' values, and each row's combination number."""
+    code, size = np.zeros(len(columns[0]), dtype=np.int64), 1
+    for column in columns:
+        values, uniques = pd.factorize(column)
+        if size * (len(uniques) + 1) >= 1 << 62:  # renumber the combinations so far before they could overflow
+            code, seen = pd.factorize(code)
+            size = len(seen)
+        code, size = code * (len(uniques) + 1) + values + 1, size * (len(uniques) + 1)
+    code = pd.factorize(code)[0]
+    return np.unique(code, return_index=True)[1], code
+
+
+def _text_inputs(flat: list[Flip], mask: np.ndarray, now: np.ndarray, target: np.ndarray, cost: np.ndarray,
+                 windows: np.ndarray) -> list[np.ndarray]:
+    """Everything a row's texts depend on: persona codes, cost, window (it sets thresholds), which conditions
+    flip, and the flipped signals' values (floats by bit pattern, other values as they are)."""
+    columns = [now, target, np.ascontiguousarray(cost, dtype=float).view(np.int64), windows]
+    weights = np.int64(1) << np.arange(62, dtype=np.int64)
+    columns += [mask[:, i:i + 62].astype(np.int64) @ weights[:mask[:, i:i + 62].shape[1]]
+                for i in range(0, mask.shape[1], 62)]
     for flip in flat:
         flipped = mask[:, flip.index]
-        if not flipped.any():
-            continue
-        k = order[:, flip.index]
-        last = k == total
-        sep = pc.take(_SEPARATORS, pa.array(np.select([k == 1, last & (total == 2), last], [0, 1, 2], 3)))
-        op_piece, customer_piece, json_piece = _flip_pieces(flip, flipped, want_pass)
-        ops.append(_join(sep, op_piece))
-        customers.append(_join(sep, customer_piece))
-        objects.append(_join(pc.if_else(pa.array(k == 1), "", ","), json_piece))
-        step_back |= flipped & _step_back(flip, want_pass)
+        if flipped.any():
+            numeric = flip.evaluated.value.dtype != object and flip.phrase.format != "text"
+            value = flip.number.view(np.int64) if numeric else pd.factorize(flip.evaluated.value)[0]
+            columns.append(np.where(flipped, value, 0))
+    return columns
 
-    def joined(parts: list[pa.Array]) -> pa.Array:
-        empty = pa.array(np.full(n, ""), pa.string())
-        return pc.binary_join_element_wise(empty, *parts, "", null_handling="replace", null_replacement="")
 
-    op_text, cust_text, json_text = joined(ops), joined(customers), joined(objects)
+def counterfactual_texts(cfg: PersonaConfig, phrases: SignalPhrases, flat: list[Flip], mask: np.ndarray,
+                         want_pass: np.ndarray, now: np.ndarray, target: np.ndarray, cost: np.ndarray,
+                         windows: np.ndarray) -> dict[str, pd.Series]:
+    """changes (JSON list), text_operator and text_customer for every row, built once per distinct row of inputs
+    and taken to every row; `now` and `target` are persona codes (config order, then `none`; target -1 where
+    nothing is reached)."""
+    rep, back = distinct_rows(_text_inputs(flat, mask, now, target, cost, windows))
+    texts = _texts(cfg, phrases, flat, rep, mask[rep], want_pass[rep], now[rep], target[rep], cost[rep])
+    where = pa.array(back)
+    return {name: pc.take(text, where).to_pandas() for name, text in texts.items()}
+
+
+def _texts(cfg: PersonaConfig, phrases: SignalPhrases, flat: list[Flip], rep: np.ndarray, mask: np.ndarray,
+           want_pass: np.ndarray, now: np.ndarray, target: np.ndarray, cost: np.ndarray) -> dict[str, pa.Array]:
+    """The three texts of the rows `rep` (mask ... cost given on those rows)."""
+    counts = mask.sum(axis=1)
+    (op_el, customer_el, json_el), step_back_el = _elements(flat, rep, mask, want_pass)
+    op_text, cust_text = _per_row(op_el, counts, ""), _per_row(customer_el, counts, "")
+    json_text = _per_row(json_el, counts, ",")
+    step_back = np.zeros(len(mask), dtype=bool)
+    step_back[np.nonzero(mask)[0][step_back_el]] = True
+
     keys = [p.id for p in cfg.personas] + [NONE_PERSONA_ID]
     concern = np.array([phrases.personas[k].concern for k in keys])
-    reached = pd.notna(target)
-    now_i = pa.array(pd.Index(keys).get_indexer(current))
-    to_codes = pd.Index(keys).get_indexer(np.where(reached, target, NONE_PERSONA_ID))
-    to_i = pa.array(to_codes)
+    reached = target >= 0
+    to_codes = np.where(reached, target, len(keys) - 1)
+    now_i, to_i = pa.array(now), pa.array(to_codes)
 
     def per_persona(texts: list[str], codes: pa.Array) -> pa.Array:
         """One text per persona, taken to every row by persona index."""
@@ -157,9 +195,7 @@ def counterfactual_texts(frame: pd.DataFrame, cfg: PersonaConfig, phrases: Signa
     focus = [phrases.personas[k].focus for k in keys]
     steady = per_persona([phrases.personas[k].steady for k in keys], now_i)
     distance = format_number(np.nan_to_num(cost), 2)
-    first = pc.utf8_upper(pc.utf8_slice_codeunits(op_text, 0, 1))
-    operator = _join(first, pc.utf8_slice_codeunits(op_text, 1), " → ", per_persona(keys, to_i),
-                     " (distance ", distance, ")")
+    operator = _join(op_text, " → ", per_persona(keys, to_i), " (distance ", distance, ")")
     stuck = _choose(want_pass, pa.scalar("No single signal change would give this user a persona"),
                     per_persona([f"No single signal change would move this user out of {k}" for k in keys], now_i))
     customer = _join("If ", cust_text, ", your focus would move from ", per_persona(focus, now_i), " to ",
@@ -168,7 +204,7 @@ def counterfactual_texts(frame: pd.DataFrame, cfg: PersonaConfig, phrases: Signa
     no_move = _choose(want_pass, steady, per_persona(
         [f"No single change in your recent activity would move your focus away from {f}." for f in focus], now_i))
     return {
-        "changes": _join("[", json_text, "]").to_pandas(),
-        "text_operator": _choose(reached, operator, stuck).to_pandas(),
-        "text_customer": _choose(reached, customer, no_move).to_pandas(),
+        "changes": _join("[", json_text, "]"),
+        "text_operator": _choose(reached, operator, stuck),
+        "text_customer": _choose(reached, customer, no_move),
     }

@@ -77,8 +77,11 @@ def test_just_at_the_threshold_steps_just_below_it():
                                     "to": None, "passes": False}
 
 
+NO_SAVINGS = {"savings_growth_rate": np.nan, "net_savings_inflow_monthly": np.nan}  # no way to savings_builder
+
+
 def test_just_below_the_threshold_steps_onto_it():
-    out = one({"max_utilization": 0.4999}, phrases=with_scale("interest_charges", 1e-6))
+    out = one({"max_utilization": 0.4999} | NO_SAVINGS, phrases=with_scale("interest_charges", 1e-6))
     assert (out.persona_id, out.target_persona_id) == ("none", "high_utilization")
     assert changes(out) == [("max_utilization", 0.5, 0.4999, 0.5, True)]
     assert out.cost == pytest.approx(0.001)
@@ -86,8 +89,8 @@ def test_just_below_the_threshold_steps_onto_it():
     assert out.text_customer == STEADY_NONE  # a higher utilization is never offered as a goal
 
 
-def test_none_user_nearest_to_a_negative_persona_gets_a_supportive_text():
-    out = one({})  # a cent of interest is the smallest step to any persona with the shipped scales
+def test_none_user_with_only_concern_personas_within_reach_gets_the_nearest_and_a_supportive_text():
+    out = one(NO_SAVINGS)  # savings from a missing value is no improvement; a cent of interest is nearest
     assert (out.persona_id, out.target_persona_id) == ("none", "high_utilization")
     assert changes(out) == [("interest_charges", 0, 0, 0.01, True)]
     assert out.cost == pytest.approx(0.01 / 25)
@@ -95,15 +98,41 @@ def test_none_user_nearest_to_a_negative_persona_gets_a_supportive_text():
     assert out.text_customer == STEADY_NONE
 
 
-def test_none_user_nearest_to_savings_builder():
-    out = one({"savings_growth_rate": 0.012}, phrases=with_scale("interest_charges", 1e-6))
-    # savings 0.008 / 0.01 = 0.8 beats a minimum-only payment or one fee (1.0 each)
+def test_none_user_nearest_to_savings_builder_through_savings_growth():
+    out = one({"savings_growth_rate": 0.012})  # though a cent of interest (0.0004) is nearer, it is a step back
     assert (out.persona_id, out.target_persona_id) == ("none", "savings_builder")
     assert changes(out) == [("savings_growth_rate", 0.02, 0.012, 0.02, True)]
     assert out.cost == pytest.approx(0.8)
     assert out.text_operator == "Savings growth from 1% to 2% or more → savings_builder (distance 0.80)"
     assert out.text_customer == ("If your savings growth went from 1% to 2% or more, your focus would move from your "
                                  "everyday money habits to growing your savings.")
+
+
+def test_none_user_nearest_to_savings_builder_through_inflow():
+    out = one({"net_savings_inflow_monthly": 150.0, "savings_growth_rate": 0.001})  # $50 / $100 beats 1.9 points
+    assert (out.persona_id, out.target_persona_id) == ("none", "savings_builder")
+    assert changes(out) == [("net_savings_inflow_monthly", 200, 150, 200, True)]
+    assert out.text_operator == "Net savings inflow per month from $150 to $200 or more → savings_builder (distance 0.50)"
+    assert out.text_customer == ("If what you move into savings each month went from $150 to $200 or more, your focus "
+                                 "would move from your everyday money habits to growing your savings.")
+
+
+def test_none_user_reaching_savings_builder_also_lowers_utilization():
+    out = one({"max_utilization": 0.40, "savings_growth_rate": 0.012})
+    assert out.target_persona_id == "savings_builder"
+    assert changes(out) == [("savings_growth_rate", 0.02, 0.012, 0.02, True), ("max_utilization", 0.3, 0.4, 0.29, True)]
+    assert out.cost == pytest.approx(0.8 + 1.1)
+    assert out.text_customer.startswith("If your savings growth went from 1% to 2% or more and the balance on your "
+                                        "most-used card, as a share of its limit, went from 40% to under 30%, ")
+
+
+def test_improvements_only_even_when_a_missing_value_would_be_cheaper():
+    out = one({"savings_growth_rate": np.nan, "net_savings_inflow_monthly": -20000.0})
+    # growth from "no savings balance" costs the fixed 100 but is no improvement; $20,200 more a month costs 202
+    assert out.target_persona_id == "savings_builder"
+    assert changes(out) == [("net_savings_inflow_monthly", 200, -20000, 200, True)]
+    assert out.cost == pytest.approx(202.0)
+    assert out.text_customer.startswith("If what you move into savings each month went from -$20,000 to $200 or more")
 
 
 def test_any_persona_with_two_passing_children_needs_both_flipped():
@@ -160,16 +189,47 @@ def test_null_signal_is_quoted_with_its_null_label():
                                  "(distance 100.00)")
 
 
-def custom_config(criteria: dict) -> PersonaConfig:
-    """A one-persona config (id `p`)."""
-    return PersonaConfig.model_validate({"personas": [{"id": "p", "name": "P", "priority": 1, "criteria": criteria,
-                                                       "why_it_matters": "x", "educational_focus": ["x"]}]})
+def custom_config(criteria: dict, *more: tuple[str, dict]) -> PersonaConfig:
+    """A config of persona `p` (priority 1) and any more (id, criteria), in that priority order."""
+    personas = [("p", criteria), *more]
+    return PersonaConfig.model_validate({"personas": [
+        {"id": pid, "name": pid.upper(), "priority": i + 1, "criteria": rule, "why_it_matters": "x",
+         "educational_focus": ["x"]} for i, (pid, rule) in enumerate(personas)]})
 
 
-def custom_phrases() -> SignalPhrases:
-    """The shipped phrases plus persona `p`."""
-    extra = PHRASES.personas["subscription_heavy"].model_copy(update={"focus": "p things", "steady": "Steady p."})
-    return PHRASES.model_copy(update={"personas": dict(PHRASES.personas) | {"p": extra}})
+def custom_phrases(**concern: bool) -> SignalPhrases:
+    """The shipped phrases plus persona `p` (not a concern) and the given ones (concern or not)."""
+    extra = PHRASES.personas["subscription_heavy"]
+    added = {pid: extra.model_copy(update={"focus": f"{pid} things", "steady": f"Steady {pid}.", "concern": c})
+             for pid, c in ({"p": False} | concern).items()}
+    return PHRASES.model_copy(update={"personas": dict(PHRASES.personas) | added})
+
+
+def test_an_improvement_that_lands_on_a_concern_persona_is_not_a_goal():
+    # c (concern, priority 2) matches whenever g does, so growing savings lands on c: the next improvement, h, wins
+    grow = {"signal": "savings_growth_rate", "op": ">=", "value": 0.02}
+    cfg = custom_config({"signal": "fee_count", "op": ">=", "value": 5}, ("c", {"all": [grow]}), ("g", grow),
+                        ("h", {"signal": "net_savings_inflow_monthly", "op": ">=", "value": 200}))
+    out = one({"savings_growth_rate": 0.01}, cfg=cfg, phrases=custom_phrases(c=True, g=False, h=False))
+    assert (out.persona_id, out.target_persona_id) == ("none", "h")  # g costs 1.0 but lands on c; h costs 2.0
+    assert changes(out) == [("net_savings_inflow_monthly", 200, 0, 200, True)]
+    assert out.text_customer == ("If what you move into savings each month went from $0 to $200 or more, your focus "
+                                 "would move from your everyday money habits to h things.")
+    without_h = custom_config({"signal": "fee_count", "op": ">=", "value": 5}, ("c", {"all": [grow]}), ("g", grow))
+    out = one({"savings_growth_rate": 0.01}, cfg=without_h, phrases=custom_phrases(c=True, g=False))
+    assert (out.target_persona_id, out.text_customer) == ("c", STEADY_NONE)  # the nearest overall, supportive
+
+
+def test_a_candidate_that_does_not_verify_gives_way_to_the_next():
+    impossible = {"all": [{"signal": "max_utilization", "op": ">=", "value": 0.5},
+                          {"signal": "max_utilization", "op": "<=", "value": 0.4}]}
+    cfg = custom_config(impossible, ("r", {"signal": "fee_count", "op": ">=", "value": 3}))
+    out = persona_counterfactuals(frame({"max_utilization": 0.45}, {"max_utilization": 0.1, "fee_count": 2}), cfg,
+                                  custom_phrases(p=True, r=True))
+    # row 0: p costs 0.5 + 0.5 but setting utilization to 0.5 and then 0.4 matches nothing; r (3 fees) is next
+    assert list(out.target_persona_id) == ["r", "r"]
+    assert list(out.cost) == [3.0, 1.0]
+    assert [c["signal"] for c in json.loads(out.changes[0])] == ["fee_count"]
 
 
 @pytest.mark.parametrize("op, value, persona, target, text", [
@@ -261,3 +321,15 @@ def test_applying_the_stated_changes_changes_the_persona(rows, window):
     assert (again[reached] == out.target_persona_id[reached]).all()
     assert (out.target_persona_id[reached] != out.persona_id[reached]).all()
     assert (out.changes[~reached] == "[]").all()
+    steady = {p.steady for p in PHRASES.personas.values()}
+    for i in np.flatnonzero(reached & ~out.text_customer.isin(steady)):  # a goal: improvements only
+        assert out.persona_id[i] != "none" or not PHRASES.personas[out.target_persona_id[i]].concern
+        for change in json.loads(out.changes[i]):
+            delta = change["to"] - change["value"]  # both numbers: never from or to a missing value
+            assert delta <= 0 if PHRASES.signals[change["signal"]].better == "lower" else delta >= 0
+
+
+def test_a_persona_with_more_conditions_than_a_bit_code_holds_is_refused():
+    many = {"any": [{"signal": "fee_count", "op": ">=", "value": k} for k in range(64)]}
+    with pytest.raises(ValueError, match="more than 63 conditions"):
+        persona_counterfactuals(frame({}), custom_config(many), custom_phrases())
