@@ -198,11 +198,13 @@ class Catalog:
 
     def group(self, key: str) -> np.ndarray:
         """Descriptor indices of a named group."""
+        if key not in self.groups:
+            raise KeyError(f"descriptor group {key!r} is not in {MERCHANTS_CSV.name} (groups: {', '.join(self.groups)})")
         return self.groups[key]
 
     def one(self, key: str) -> int:
         """The single descriptor of a named singleton group."""
-        return int(self.groups[key][0])
+        return int(self.group(key)[0])
 
     def __len__(self) -> int:
         return len(self.name)
@@ -250,7 +252,10 @@ def build_catalog(seed: int) -> Catalog:
 
 def _parties(group: str) -> list[str]:
     """The `party` column of a group (the servicers, lenders or issuers accounts are named after)."""
-    return [row.party for row in load_merchants()[group]]
+    rows = load_merchants().get(group, ())
+    if not rows or rows[0].party is None:
+        raise CatalogFileError(f"{MERCHANTS_CSV}: group {group!r} needs rows with field 'party' filled")
+    return [row.party for row in rows]
 
 
 MORTGAGE_SERVICERS = _parties("mortgage")

@@ -111,3 +111,8 @@ def test_the_shipped_file_loads_and_is_package_data():
     assert list(load_merchants())[:2] == ["grocery", "gas"]
     pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8")
     assert MERCHANTS_CSV.name in pyproject
+
+
+def test_a_group_the_file_lacks_is_named():
+    with pytest.raises(KeyError, match=r"descriptor group 'yachts' is not in merchants.csv"):
+        build_catalog(42).group("yachts")
