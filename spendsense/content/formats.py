@@ -162,7 +162,7 @@ def _plural_forms(unit: str) -> tuple[str, str]:
     return one, many or f"{one}s"
 
 
-def _numeric(values) -> np.ndarray:
+def as_floats(values) -> np.ndarray:
     """Values as float64 (nulls as NaN)."""
     s = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object))
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -185,7 +185,7 @@ def format_values(values, fmt: str) -> pa.Array:
         return pa.array([_memo_format(v, fmt, memo) for v in raw], STRING)
     if base not in NUMERIC_FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
-    x = _numeric(values)
+    x = as_floats(values)
     if len(x) <= SMALL:  # a few values: format_value itself is cheaper than the kernels' fixed cost
         return pa.array([format_value(float(v), fmt) for v in x], STRING)
     if base == "usd":
@@ -325,7 +325,7 @@ def json_strings(values) -> pa.Array:
     return pa.array(out, STRING)
 
 
-def _quoted(texts: pa.Array, fmt: str) -> pa.Array:
+def quoted_texts(texts: pa.Array, fmt: str) -> pa.Array:
     """JSON string literals of formatted texts: numbers only need quotes; names and lists are escaped."""
     base, _, unit = fmt.partition(":")
     if base in NUMERIC_FORMATS and json.dumps(unit)[1:-1] == unit:

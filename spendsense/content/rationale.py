@@ -30,12 +30,12 @@ import pyarrow as pa
 from spendsense.content.formats import (
     LIST_FORMAT,
     STRING,
-    _numeric,
-    _quoted,
+    as_floats,
     format_value,
     format_values,
     join,
     json_values,
+    quoted_texts,
 )
 from spendsense.content.memo import by_identity
 from spendsense.content.models import RationaleTemplate
@@ -146,7 +146,7 @@ def _missing(series: pd.Series, fmt: str) -> np.ndarray:
             return null
         text = series.astype("string")
         return null | (text.str.strip() == "").fillna(True).to_numpy(dtype=bool)
-    return ~np.isfinite(_numeric(series))
+    return ~np.isfinite(as_floats(series))
 
 
 def template_value_columns(plan: TemplatePlan, inputs: pd.DataFrame,
@@ -247,7 +247,7 @@ def render_values(plan: TemplatePlan, values: Mapping[str, pd.Series]) -> dict[s
     for i, h in enumerate(plan.placeholders):
         sep = "," if i else ""
         facts += [f'{sep}{{"signal":{json.dumps(h.column)},"value":', literals[h.name], ',"text":',
-                  _quoted(texts[h.name], h.fmt), "}"]
+                  quoted_texts(texts[h.name], h.fmt), "}"]
         vals += [f"{sep}{json.dumps(h.name)}:", literals[h.name]]
     facts.append("]")
     vals.append("}")
