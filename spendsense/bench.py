@@ -1,8 +1,8 @@
 """`spendsense bench`: time and measure every pipeline stage at N users, against a floor scan.
 
 Each stage runs in its own fresh process (spawned), so its wall time and peak resident memory are its own.
-The stages call the same `spendsense.pipeline` functions the notebooks call; papermill itself is left out
-(its fixed cost is measured by the default `make run`).
+The stages (`bench_stage`) call the same `spendsense.pipeline` functions the notebooks call; papermill itself
+is left out (its fixed cost is measured by the default `make run`).
 """
 
 from __future__ import annotations
@@ -50,14 +50,106 @@ def _cpu_seconds() -> float:
 def _stage_worker(stage: str, ctx: dict, queue) -> None:
     """Run one stage in a child process and report (seconds, peak MiB, extra)."""
     try:
-        from spendsense import pipeline
-
         t0, cpu0 = time.perf_counter(), _cpu_seconds()
-        extra = pipeline.bench_stage(stage, ctx)
+        extra = bench_stage(stage, ctx)
         queue.put({"stage": stage, "seconds": time.perf_counter() - t0, "cpu_seconds": _cpu_seconds() - cpu0,
                    "peak_rss_mb": _peak_rss_mb(), **(extra or {})})
-    except BaseException as exc:  # report, do not hang the parent
+    except BaseException as exc:  # noqa: BLE001 - report, do not hang the parent
         queue.put({"stage": stage, "error": f"{type(exc).__name__}: {exc}"})
+
+
+def bench_stage(stage: str, ctx: dict) -> dict | None:
+    """Run one stage for `spendsense bench` (in its own process) with the benchmark's paths in ctx."""
+    from spendsense import pipeline
+
+    warehouse, opstore, as_of = ctx["warehouse"], ctx["opstore"], ctx["as_of"]
+    work = Path(ctx["work_dir"])
+    if stage == "generate":
+        pipeline.prepare_dataset("synthetic", ctx["dataset_dir"], ctx["n_users"], ctx["seed"], as_of, progress=False,
+                        formats=("parquet",))
+    elif stage == "ingest":
+        report = pipeline.ingest_dataset(ctx["dataset_dir"], warehouse, opstore, progress=False)
+        return {"rows": {k: int(v) for k, v in getattr(report, "rows", {}).items()}}
+    elif stage == "signals":
+        pipeline.signals_step(warehouse, opstore, as_of)
+    elif stage == "personas":
+        pipeline.personas_step(warehouse)
+    elif stage == "recommend":
+        out = pipeline.recommend_step(warehouse, opstore, "bench", as_of)
+        return {"recommendations": int(out.arrow("recommendations").num_rows)}
+    elif stage == "evaluate":
+        (work / "run").mkdir(exist_ok=True)
+        pipeline.evaluate_step(warehouse, work / "run", opstore, ctx["dataset_dir"], as_of, replay_sample=50,
+                      latency_sample=20)
+    elif stage == "publish":
+        return _bench_publish(ctx)
+    elif stage == "probes":
+        return _bench_probes(ctx)
+    else:
+        raise ValueError(f"unknown bench stage {stage!r}")
+    return None
+
+
+def _bench_publish(ctx: dict) -> dict:
+    """Publish the benchmark's run folder and record its deliveries, as `spendsense run` does."""
+    from spendsense import opstore as ops
+    from spendsense import runs
+    from spendsense.recommend import delivered_recommendations
+
+    root = Path(ctx["work_dir"]) / "runs"
+    staged = runs.staging_dir("bench", root)
+    staged.mkdir(parents=True)
+    shutil.move(ctx["warehouse"], staged / runs.WAREHOUSE)
+    final = runs.publish(staged, root)
+    con = ops.connect(Path(ctx["opstore"]))
+    try:
+        recorded = ops.record_deliveries(con, delivered_recommendations(final / runs.WAREHOUSE, ctx["opstore"]))
+    finally:
+        con.close()
+    shutil.move(final / runs.WAREHOUSE, ctx["warehouse"])
+    return {"deliveries": int(recorded)}
+
+
+def _bench_probes(ctx: dict) -> dict:
+    """The floor scan, the single-user recompute and the dashboard's user-switch data access."""
+    import numpy as np
+
+    from spendsense.pipeline import as_date, connect
+    from spendsense.recompute import single_user_latencies
+
+    floor_sql = FLOOR_SQL.read_text()
+    with connect(ctx["warehouse"], read_only=True) as con:
+        floor = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            con.execute(floor_sql).fetchall()
+            floor.append(time.perf_counter() - t0)
+        users = [r[0] for r in con.execute("select distinct user_id from signals_wide order by 1").fetchall()]
+        rng = np.random.default_rng(ctx["seed"])
+        sample = rng.choice(users, size=min(ctx["single_user_samples"], len(users)), replace=False).tolist()
+        single = single_user_latencies(con, ctx["warehouse"], ctx["opstore"], as_date(ctx["as_of"]), sample)
+    switch = _bench_user_switch(ctx, sample[:50])
+    return {"floor_seconds": round(min(floor), 4),
+            "single_user_p50_ms": round(float(np.percentile(single, 50)), 2),
+            "single_user_p95_ms": round(float(np.percentile(single, 95)), 2),
+            **switch}
+
+
+def _bench_user_switch(ctx: dict, users: list[str]) -> dict:
+    """Time the dashboard's data access for a user switch (no browser): one user bundle per switch."""
+    import numpy as np
+
+    from spendsense.dashboard.access import DashboardData
+
+    data = DashboardData(run_dir=Path(ctx["work_dir"]), role="operator", operator="bench",
+                         opstore_path=Path(ctx["opstore"]))
+    ms = []
+    for user_id in users:  # one switch at a time, as an operator clicks
+        t0 = time.perf_counter()
+        data.user_bundle(user_id)
+        ms.append(1000 * (time.perf_counter() - t0))
+    return {"user_switch_p50_ms": round(float(np.percentile(ms, 50)), 2),
+            "user_switch_p95_ms": round(float(np.percentile(ms, 95)), 2)}
 
 
 def run_stage(stage: str, ctx: dict) -> dict:
@@ -162,8 +254,9 @@ def markdown_table(report: dict) -> str:
     m = report["machine"]
     lines = [f"<!-- bench n={report['n_users']} -->",
              f"### `spendsense bench --users {report['n_users']}` ({report['timestamp']})", "",
-             f"Machine: {m['cores']} cores, {m['memory_gb']} GB memory; Python {m['python']}, DuckDB {m['duckdb']}, "
-             f"pandas {m['pandas']}; load average at start {report.get('load_average', '?')}.", "",
+             (f"Machine: {m['cores']} cores, {m['memory_gb']} GB memory; Python {m['python']}, "
+              f"DuckDB {m['duckdb']}, pandas {m['pandas']}; load average at start "
+              f"{report.get('load_average', '?')}."), "",
              "| stage | wall | CPU | peak RSS |", "|---|---|---|---|"]
     for r in report["stages"]:
         if r.get("cached"):
@@ -171,12 +264,12 @@ def markdown_table(report: dict) -> str:
         else:
             lines.append(f"| {r['stage']} | {r['seconds']:.1f} s | {r['cpu_seconds']:.1f} s | "
                          f"{r['peak_rss_mb']:,.0f} MiB |")
-    lines += ["", f"All stages after generation: {report['after_generation_seconds']:.1f} s "
+    lines += ["", (f"All stages after generation: {report['after_generation_seconds']:.1f} s "
                   f"({report['per_user_ms']:.3f} ms per user). Floor scan {report['floor_scan_seconds']:.3f} s; "
                   f"signals = {report['signals_over_floor']}x the floor. Single-user recompute p50 "
                   f"{report['single_user_p50_ms']} ms / p95 {report['single_user_p95_ms']} ms; dashboard "
                   f"user-switch data access p50 {report.get('user_switch_p50_ms')} ms / p95 "
-                  f"{report.get('user_switch_p95_ms')} ms.", "",
+                  f"{report.get('user_switch_p95_ms')} ms."), "",
               "| target | limit | measured | met |", "|---|---|---|---|"]
     for t in report["targets"]:
         met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")

@@ -1,7 +1,9 @@
 """The pipeline's steps with their I/O: each reads its inputs, calls the pure step functions, writes once.
 
-Notebooks 01-05 call these, one step per notebook; `spendsense bench` calls them too, so what the
-notebooks run is what is measured.
+Notebooks 01-05 call these, one step per notebook; `spendsense bench` (spendsense.bench) calls them too, so what
+the notebooks run is what is measured. This is the orchestration layer: configuration is loaded here
+(spendsense.engine_config, once per step unless the caller passes an EngineConfig) and handed to the step
+functions, which load nothing themselves.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from pathlib import Path
 
 import duckdb
 
+from spendsense.engine_config import EngineConfig, cached_config
+
 STAGE_TIMINGS = "stage_timings.jsonl"
+DECISION_TRACES = "decision_traces.jsonl"
 
 
 def as_date(value: str | dt.date) -> dt.date:
@@ -122,16 +127,15 @@ def personas_step(warehouse: str | Path):
 
 
 def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_of: str | dt.date,
-                   created_at: dt.datetime | None = None):
+                   created_at: dt.datetime | None = None, config: EngineConfig | None = None):
     """Recommend for every user whose consent is granted now (read fresh from the opstore), with rationales,
     guardrail records and decision traces; append the result tables to the warehouse."""
     import pandas as pd
 
     from spendsense import opstore as ops
     from spendsense.recommend import read_inputs, recommend, write_outputs
-    from spendsense.recommend.single_user import cached_config
 
-    cfg = cached_config()
+    cfg = config if config is not None else cached_config()
     created = created_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     since = pd.Timestamp(created) - pd.Timedelta(days=cfg.scoring.freshness.full_after_days)
     con = ops.connect(Path(opstore))
@@ -147,33 +151,29 @@ def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_o
     return outputs
 
 
-def single_user_latencies(con: duckdb.DuckDBPyConnection, warehouse: str | Path, opstore: str | Path,
-                          as_of: str | dt.date, user_ids: list[str]) -> list[float]:
-    """Milliseconds of the on-demand single-user recompute for each user, timed one by one on purpose."""
-    from spendsense.recommend import recompute_user
+def export_traces_step(con: duckdb.DuckDBPyConnection, run_dir: str | Path):
+    """Write the run's full decision traces to decision_traces.jsonl; returns the audit counts (one row)."""
+    from spendsense.evaluate.store import export_traces
 
-    timings = []
-    for user_id in user_ids:
-        t0 = time.perf_counter()
-        recompute_user(warehouse, user_id, as_of=as_date(as_of), opstore_path=opstore, con=con)
-        timings.append(1000 * (time.perf_counter() - t0))
-    return timings
+    return export_traces(con, Path(run_dir) / DECISION_TRACES)
 
 
 def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Path, dataset_dir: str | Path,
-                  as_of: str | dt.date, replay_sample: int = 50, latency_sample: int = 20):
-    """Compute every metric of the run and write metrics.json, metrics.csv and the decision traces file."""
+                  as_of: str | dt.date, replay_sample: int = 50, latency_sample: int = 20,
+                  config: EngineConfig | None = None):
+    """Write the decision traces file, then compute every metric of the run and write metrics.json and
+    metrics.csv."""
     import numpy as np
     import pandas as pd
 
-    from spendsense.content import load_catalog
     from spendsense.evaluate import EvaluationInputs, evaluate, flat_metrics, load_evaluation_config, read_sql
-    from spendsense.evaluate.store import export_traces
     from spendsense.evaluate.truth import recommendation_truth
     from spendsense.recommend import replay_sample as replay_some
+    from spendsense.recompute import single_user_latencies
 
     cfg = load_evaluation_config()
-    catalog = load_catalog()
+    engine = config if config is not None else cached_config()
+    catalog = engine.catalog
     run_dir = Path(run_dir)
     truth_path = Path(dataset_dir) / "ground_truth" / "ground_truth.parquet"
     # catalogue signal names (validated at config load), so quoting them as identifiers below is safe
@@ -186,7 +186,8 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
         consenting = personas["user_id"].drop_duplicates().sort_values().tolist()
         rng = np.random.default_rng(0)
         sample = sorted(rng.choice(consenting, size=min(latency_sample, len(consenting)), replace=False).tolist())
-        timings_ms = single_user_latencies(con, warehouse, opstore, as_of, sample)
+        timings_ms = single_user_latencies(con, warehouse, opstore, as_date(as_of), sample, engine)
+        audit = export_traces_step(con, run_dir)
         inputs = EvaluationInputs(
             users=users,
             signals_wide=read("select user_id, window_days, "
@@ -194,7 +195,7 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
             persona_assignments=personas,
             recommendation_counts=read(read_sql("recommendation_counts")),
             explainability=read(read_sql("explainability")),
-            audit=export_traces(con, run_dir / "decision_traces.jsonl"),
+            audit=audit,
             guardrail_counts=read(read_sql("guardrail_counts")),
             eligibility_blocks=read(read_sql("eligibility_blocks")),
             funnel=read("select * from recommendation_funnel order by kind, stage_order"),
@@ -202,7 +203,7 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
             skipped_users=read("select * from skipped_users"),
             stage_timings=stage_timings(run_dir),
             single_user_ms=timings_ms,
-            replays=replay_some(warehouse, n=replay_sample),
+            replays=replay_some(warehouse, engine.catalog, engine.guardrails, n=replay_sample),
             n_offers=len(catalog.offers),
             truth=recommendation_truth(read(read_sql("truth_inputs")), read("select * from signals_wide"), catalog),
             ground_truth=pd.read_parquet(truth_path) if truth_path.exists() else None,
@@ -212,94 +213,3 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
     (run_dir / "metrics.json").write_text(json.dumps(evaluation.metrics, indent=2, default=str))
     flat_metrics(evaluation.metrics).to_csv(run_dir / "metrics.csv", index=False)
     return evaluation
-
-
-def bench_stage(stage: str, ctx: dict) -> dict | None:
-    """Run one stage for `spendsense bench` (in its own process) with the benchmark's paths in ctx."""
-    warehouse, opstore, as_of = ctx["warehouse"], ctx["opstore"], ctx["as_of"]
-    work = Path(ctx["work_dir"])
-    if stage == "generate":
-        prepare_dataset("synthetic", ctx["dataset_dir"], ctx["n_users"], ctx["seed"], as_of, progress=False,
-                        formats=("parquet",))
-    elif stage == "ingest":
-        report = ingest_dataset(ctx["dataset_dir"], warehouse, opstore, progress=False)
-        return {"rows": {k: int(v) for k, v in getattr(report, "rows", {}).items()}}
-    elif stage == "signals":
-        signals_step(warehouse, opstore, as_of)
-    elif stage == "personas":
-        personas_step(warehouse)
-    elif stage == "recommend":
-        out = recommend_step(warehouse, opstore, "bench", as_of)
-        return {"recommendations": int(out.arrow("recommendations").num_rows)}
-    elif stage == "evaluate":
-        (work / "run").mkdir(exist_ok=True)
-        evaluate_step(warehouse, work / "run", opstore, ctx["dataset_dir"], as_of, replay_sample=50,
-                      latency_sample=20)
-    elif stage == "publish":
-        return _bench_publish(ctx)
-    elif stage == "probes":
-        return _bench_probes(ctx)
-    else:
-        raise ValueError(f"unknown bench stage {stage!r}")
-    return None
-
-
-def _bench_publish(ctx: dict) -> dict:
-    """Publish the benchmark's run folder and record its deliveries, as `spendsense run` does."""
-    import shutil
-
-    from spendsense import opstore as ops
-    from spendsense import runs
-    from spendsense.recommend import delivered_recommendations
-
-    root = Path(ctx["work_dir"]) / "runs"
-    staged = runs.staging_dir("bench", root)
-    staged.mkdir(parents=True)
-    shutil.move(ctx["warehouse"], staged / runs.WAREHOUSE)
-    final = runs.publish(staged, root)
-    con = ops.connect(Path(ctx["opstore"]))
-    try:
-        recorded = ops.record_deliveries(con, delivered_recommendations(final / runs.WAREHOUSE, ctx["opstore"]))
-    finally:
-        con.close()
-    shutil.move(final / runs.WAREHOUSE, ctx["warehouse"])
-    return {"deliveries": int(recorded)}
-
-
-def _bench_probes(ctx: dict) -> dict:
-    """The floor scan, the single-user recompute and the dashboard's user-switch data access."""
-    import numpy as np
-
-    floor_sql = (Path(__file__).parent / "bench_floor.sql").read_text()
-    with connect(ctx["warehouse"], read_only=True) as con:
-        floor = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            con.execute(floor_sql).fetchall()
-            floor.append(time.perf_counter() - t0)
-        users = [r[0] for r in con.execute("select distinct user_id from signals_wide order by 1").fetchall()]
-        rng = np.random.default_rng(ctx["seed"])
-        sample = rng.choice(users, size=min(ctx["single_user_samples"], len(users)), replace=False).tolist()
-        single = single_user_latencies(con, ctx["warehouse"], ctx["opstore"], ctx["as_of"], sample)
-    switch = _bench_user_switch(ctx, sample[:50])
-    return {"floor_seconds": round(min(floor), 4),
-            "single_user_p50_ms": round(float(np.percentile(single, 50)), 2),
-            "single_user_p95_ms": round(float(np.percentile(single, 95)), 2),
-            **switch}
-
-
-def _bench_user_switch(ctx: dict, users: list[str]) -> dict:
-    """Time the dashboard's data access for a user switch (no browser): one user bundle per switch."""
-    import numpy as np
-
-    from spendsense.dashboard.access import DashboardData
-
-    data = DashboardData(run_dir=Path(ctx["work_dir"]), role="operator", operator="bench",
-                         opstore_path=Path(ctx["opstore"]))
-    ms = []
-    for user_id in users:  # one switch at a time, as an operator clicks
-        t0 = time.perf_counter()
-        data.user_bundle(user_id)
-        ms.append(1000 * (time.perf_counter() - t0))
-    return {"user_switch_p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "user_switch_p95_ms": round(float(np.percentile(ms, 95)), 2)}

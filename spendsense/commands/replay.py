@@ -37,13 +37,15 @@ def register(subparsers) -> None:
 
 def handle(args) -> int:
     """Replay and print the verdict."""
+    from spendsense.engine_config import load_engine_config
     from spendsense.recommend import UnknownRecommendation, replay
 
     path = warehouse_of(args)
     if path is None:
         return EXIT_UNKNOWN
     try:
-        result = replay(path, args.rec_id)
+        cfg = load_engine_config()
+        result = replay(path, args.rec_id, cfg.catalog, cfg.guardrails)
     except UnknownRecommendation as exc:
         print(f"error: {exc.args[0]} in {path}", file=sys.stderr)
         return EXIT_UNKNOWN

@@ -11,6 +11,7 @@ Public API:
     trigger_matches(entries, signals_wide) -> DataFrame
 """
 
+from spendsense.content.formats import format_value
 from spendsense.content.loader import Catalog, load_catalog, load_guardrails, load_scoring
 from spendsense.content.models import (
     PERSONA_IDS,
@@ -28,13 +29,12 @@ from spendsense.content.models import (
 from spendsense.content.rationale import (
     RationaleError,
     RenderedRationale,
-    format_value,
-    rationale_inputs,
     render_rationale,
     render_with_fallback,
     template_values,
     verify_rationale,
 )
+from spendsense.content.rationale_inputs import rationale_inputs
 from spendsense.content.triggers import trigger_matches
 
 __all__ = [

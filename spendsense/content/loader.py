@@ -26,7 +26,7 @@ from spendsense.content.models import (
     ScoringConfig,
     normalize_product_type,
 )
-from spendsense.guardrails.tone import find_tone_matches
+from spendsense.content.tone_match import find_tone_matches
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

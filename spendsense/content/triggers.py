@@ -1,4 +1,4 @@
-"""Signal triggers of catalog entries evaluated over all users at once."""
+"""Signal triggers (and template requirements) of catalog entries evaluated over all rows at once."""
 
 from __future__ import annotations
 
@@ -38,3 +38,44 @@ def trigger_matches(entries: Sequence[EducationItem | Offer], signals_wide: pd.D
     if not parts:
         return pd.DataFrame(columns=KEYS + ["item_id", "triggers_total", "triggers_matched", "matched_triggers"])
     return pd.concat(parts, ignore_index=True).sort_values(KEYS, kind="stable").reset_index(drop=True)
+
+
+_COMPARE = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal, "==": np.equal,
+            "!=": np.not_equal}
+
+
+class ConditionMasks:
+    """Truth of trigger conditions on every row of a frame, as Trigger.mask defines it (null values are False),
+    with each column converted once and each distinct condition evaluated once."""
+
+    def __init__(self, frame: pd.DataFrame, rows: np.ndarray | None = None):
+        self.frame = frame
+        self.rows = rows  # only these rows of the frame (positions), or all
+        self.n = len(frame) if rows is None else len(rows)
+        self.columns: dict[str, np.ndarray] = {}
+        self.masks: dict[tuple, np.ndarray] = {}
+
+    def _column(self, name: str) -> pd.Series:
+        col = self.frame[name]
+        return col if self.rows is None else col.iloc[self.rows]
+
+    def __call__(self, trig) -> np.ndarray:
+        key = (trig.signal, trig.op, trig.value)
+        if key in self.masks:
+            return self.masks[key]
+        if trig.signal not in self.frame.columns:
+            out = np.zeros(self.n, dtype=bool)
+        elif isinstance(trig.value, str):
+            col = self._column(trig.signal)
+            values = col.to_numpy(dtype=object)
+            present = col.notna().to_numpy()
+            out = present & _COMPARE[trig.op](values, trig.value).astype(bool)
+        else:
+            if trig.signal not in self.columns:
+                self.columns[trig.signal] = pd.to_numeric(self._column(trig.signal), errors="coerce") \
+                    .to_numpy(dtype=float, na_value=np.nan)
+            x = self.columns[trig.signal]
+            with np.errstate(invalid="ignore"):
+                out = ~np.isnan(x) & _COMPARE[trig.op](x, float(trig.value))
+        self.masks[key] = out
+        return out

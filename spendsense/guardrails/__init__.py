@@ -3,7 +3,7 @@
 Public API:
     check_tone(text, rules) -> ToneResult
     check_tone_batch(texts, rules) -> DataFrame
-    offer_eligibility(offers, users_features, guardrails=None) -> DataFrame
+    offer_eligibility(offers, users_features, guardrails) -> DataFrame
     eligibility_features(signals_wide, users, accounts) -> DataFrame
 """
 

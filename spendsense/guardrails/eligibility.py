@@ -113,7 +113,7 @@ def keys_strictly_increasing(frame: pd.DataFrame) -> bool:
 
 
 def offer_eligibility(offers: Sequence[Offer], users_features: pd.DataFrame,
-                      guardrails: Guardrails | None = None) -> pd.DataFrame:
+                      guardrails: Guardrails) -> pd.DataFrame:
     """Eligibility of every (user_id, window_days) for every offer, with the failing rules as a reason.
 
     users_features: one row per (user_id, window_days) with
@@ -132,9 +132,6 @@ def offer_eligibility(offers: Sequence[Offer], users_features: pd.DataFrame,
     eligible, else the failing rules joined by '; '), and one boolean pass_<rule> column per rule, ordered by
     user_id, window_days, then catalog order of offers.
     """
-    if guardrails is None:
-        from spendsense.content.loader import load_guardrails
-        guardrails = load_guardrails()
     missing = [c for c in KEYS + ["avg_monthly_income", "credit_score", "max_utilization"]
                if c not in users_features.columns]
     if missing:

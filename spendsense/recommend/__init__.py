@@ -4,17 +4,17 @@ Public API:
     recommend(inputs, catalog, scoring, guardrails, run_id, created_at, versions) -> RecommendOutputs
     read_inputs(con, consent, history, as_of) -> RecommendInputs;  write_outputs(con, outputs)
     delivered_recommendations(warehouse_path, opstore_path=None, delivered_at=None) -> DataFrame
-    recompute_user(warehouse_path, user_id, as_of=None, opstore_path=None, run_id="on-demand", con=None,
-                   created_at=None) -> UserRecompute (a dict of tables; .outputs, .signals, .reason)
-    explain(warehouse_path, rec_id) -> str;  replay(warehouse_path, rec_id) -> ReplayResult
-    replay_sample(warehouse_path, n=50, seed=0) -> DataFrame;  full_trace(con, rec_id) -> dict
+    replay(warehouse_path, rec_id, catalog, guardrails) -> ReplayResult (config passed in by the caller)
+    explain(warehouse_path, rec_id) -> str;  full_trace(con, rec_id) -> dict
+    replay_sample(warehouse_path, catalog, guardrails, n=50, seed=0) -> DataFrame
+
+The single-user recompute lives with the orchestration (spendsense.recompute); `recompute_user` and
+`UserRecompute` are still importable from here (resolved on first use) for the dashboard.
 """
 
 from spendsense.recommend.engine import RecommendInputs, RecommendOutputs, recommend
-from spendsense.recommend.single_user import UserRecompute, cached_config, recompute_user
 from spendsense.recommend.store import (
     create_tables,
-    current_versions,
     delivered_recommendations,
     read_inputs,
     write_outputs,
@@ -39,9 +39,7 @@ __all__ = [
     "ReplayResult",
     "UnknownRecommendation",
     "UserRecompute",
-    "cached_config",
     "create_tables",
-    "current_versions",
     "delivered_recommendations",
     "explain",
     "explain_text",
@@ -55,3 +53,13 @@ __all__ = [
     "replay_trace",
     "write_outputs",
 ]
+
+
+def __getattr__(name: str):
+    """recompute_user and UserRecompute from their new home, spendsense.recompute (an import on first use, so
+    recommend never imports the orchestration layer at load)."""
+    if name in ("recompute_user", "UserRecompute"):
+        from spendsense import recompute
+
+        return getattr(recompute, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

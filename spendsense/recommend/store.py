@@ -1,12 +1,8 @@
-"""Reading the recommend step's inputs from the warehouse and writing its outputs (append-only), plus versions."""
+"""Reading the recommend step's inputs from the warehouse and writing its outputs (append-only)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import hashlib
-import subprocess
-from importlib import metadata
 from pathlib import Path
 
 import duckdb
@@ -14,7 +10,8 @@ import pandas as pd
 import pyarrow as pa
 
 from spendsense import paths
-from spendsense.recommend.engine import OUTPUT_TABLES, RecommendInputs, RecommendOutputs, naive_utc, read_sql
+from spendsense.recommend.inputs import RecommendInputs, naive_utc
+from spendsense.recommend.outputs import OUTPUT_TABLES, RecommendOutputs, read_sql
 from spendsense.recommend.tables import TABLE_COLUMNS
 
 WRITE_BATCH = 122_880  # one DuckDB row group
@@ -114,46 +111,3 @@ def delivered_recommendations(warehouse_path: str | Path, opstore_path: str | Pa
     when = naive_utc(delivered_at if delivered_at is not None else dt.datetime.now(dt.UTC))
     recs["delivered_at"] = when
     return recs[cols]
-
-
-# ---------------------------------------------------------------------------------------------- versions
-
-
-def config_hashes(config_dir: Path | None = None) -> dict[str, str]:
-    """sha256 (first 16 hex digits) of each config/*.yaml file's bytes, by file name."""
-    config_dir = Path(config_dir) if config_dir is not None else paths.CONFIG_DIR
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in sorted(config_dir.glob("*.yaml"))}
-
-
-def config_version(hashes: dict[str, str]) -> str:
-    """One hash over every config file (names and contents)."""
-    h = hashlib.sha256()
-    for name, digest in sorted(hashes.items()):
-        h.update(f"{name}\0{digest}\0".encode())
-    return h.hexdigest()[:16]
-
-
-@functools.cache
-def code_version() -> dict[str, str | None]:
-    """The package version and, when the project is a git checkout, the commit (and whether files changed)."""
-    try:
-        version = metadata.version("spendsense")
-    except metadata.PackageNotFoundError:
-        version = None
-    commit = dirty = None
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.PROJECT_ROOT, capture_output=True,
-                                text=True, timeout=5, check=True).stdout.strip() or None
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=paths.PROJECT_ROOT,
-                                capture_output=True, text=True, timeout=5, check=True).stdout
-        dirty = bool(status.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return {"spendsense": version, "git_commit": commit, "git_dirty": dirty}
-
-
-def current_versions(catalog) -> dict:
-    """Versions recorded in every decision context: config (one hash + per file), content, code."""
-    hashes = config_hashes()
-    return {"config": config_version(hashes), "config_files": hashes, "content": catalog.version,
-            "code": code_version()}

@@ -20,8 +20,8 @@ import pandas as pd
 
 from spendsense.content import Catalog, Guardrails, ScoringConfig, render_rationale
 from spendsense.content.models import SOURCE_TABLE
+from spendsense.content.rationale import choose_templates, template_plan
 from spendsense.guardrails import check_tone
-from spendsense.recommend.rationales import choose_templates, template_plan
 from spendsense.recommend.select import STAGE_CODE, apply_business_rules, catalog_items, score_candidates
 from spendsense.signals.catalog import TABLE_COLUMNS as SIGNAL_COLUMNS
 
@@ -336,22 +336,17 @@ def _same_facts(a: list[dict], b: list[dict]) -> bool:
     return True
 
 
-def replay(warehouse_path: str | Path, rec_id: str) -> ReplayResult:
+def replay(warehouse_path: str | Path, rec_id: str, catalog: Catalog, guardrails: Guardrails) -> ReplayResult:
     """Recompute a recommendation from its stored trace and confirm item, rank and rationale match."""
-    from spendsense.recommend.single_user import cached_config
-
-    cfg = cached_config()
     with _open(warehouse_path) as con:
         rec = recommendation_row(con, rec_id)
         trace = full_trace(con, rec_id, rec["user_id"])
-    return replay_trace(rec, trace, cfg.catalog, cfg.guardrails)
+    return replay_trace(rec, trace, catalog, guardrails)
 
 
-def replay_sample(warehouse_path: str | Path, n: int = 50, seed: int = 0) -> pd.DataFrame:
+def replay_sample(warehouse_path: str | Path, catalog: Catalog, guardrails: Guardrails, n: int = 50,
+                  seed: int = 0) -> pd.DataFrame:
     """Replay a deterministic sample of a warehouse's recommendations: recommendation_id, ok, differences."""
-    from spendsense.recommend.single_user import cached_config
-
-    cfg = cached_config()
     with _open(warehouse_path) as con:
         ids = [r[0] for r in con.execute("select recommendation_id from recommendations order by recommendation_id")
                .fetchall()]
@@ -361,7 +356,7 @@ def replay_sample(warehouse_path: str | Path, n: int = 50, seed: int = 0) -> pd.
         for i in pick:
             rid = ids[i]
             rec = recommendation_row(con, rid)
-            res = replay_trace(rec, full_trace(con, rid, rec["user_id"]), cfg.catalog, cfg.guardrails)
+            res = replay_trace(rec, full_trace(con, rid, rec["user_id"]), catalog, guardrails)
             out.append({"recommendation_id": rid, "ok": res.ok, "differences": list(res.differences),
                         "notes": list(res.notes)})
     return pd.DataFrame(out, columns=["recommendation_id", "ok", "differences", "notes"])

@@ -14,14 +14,14 @@ import pytest
 
 from spendsense import opstore, pipeline
 from spendsense.cli import main as cli
+from spendsense.engine_config import cached_config
 from spendsense.recommend import (
     delivered_recommendations,
     explain,
-    recompute_user,
     replay_sample,
     write_outputs,
 )
-from spendsense.recommend.single_user import cached_config
+from spendsense.recompute import recompute_user
 
 AS_OF = dt.date(2026, 10, 31)
 CREATED = dt.datetime(2026, 11, 1, 3, 0)
@@ -87,7 +87,8 @@ def test_counts_per_consenting_user_window_or_a_shortfall_saying_why(run):
 
 
 def test_replay_reproduces_a_sample_and_explain_reads_the_trace(run):
-    sample = replay_sample(run["warehouse"], n=40, seed=3)
+    cfg = cached_config()
+    sample = replay_sample(run["warehouse"], cfg.catalog, cfg.guardrails, n=40, seed=3)
     assert len(sample) == 40 and sample["ok"].all(), sample[~sample["ok"]].to_dict("records")
     rid = sample["recommendation_id"].iat[0]
     text = explain(run["warehouse"], rid)
@@ -207,15 +208,17 @@ def test_trace_json_is_self_contained(run):
 
 
 def test_eligibility_features_agree_with_the_content_api_on_generated_data(run):
-    from spendsense.content import load_catalog
+    from spendsense.content import load_catalog, load_guardrails
     from spendsense.guardrails import eligibility_features, offer_eligibility
     from spendsense.recommend.engine import window_features
 
     wh = run["warehouse"]
     sig = q(wh, "select * from signals_wide order by user_id, window_days")
     users, accounts = q(wh, "select user_id, credit_score from users"), q(wh, "select user_id, subtype from accounts")
-    offers = load_catalog().offers
+    guardrails = load_guardrails()
+    offers = load_catalog(guardrails=guardrails).offers
     feats = window_features(sig, users, accounts)[0]
-    mine = offer_eligibility(offers, feats.assign(**{c: sig[c].to_numpy() for c in sig if c not in feats}))
-    theirs = offer_eligibility(offers, eligibility_features(sig, users, accounts))
+    mine = offer_eligibility(offers, feats.assign(**{c: sig[c].to_numpy() for c in sig if c not in feats}),
+                             guardrails)
+    theirs = offer_eligibility(offers, eligibility_features(sig, users, accounts), guardrails)
     pd.testing.assert_frame_equal(mine, theirs, check_dtype=False)

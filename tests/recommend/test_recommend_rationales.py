@@ -1,5 +1,6 @@
-"""Vectorized rationales agree exactly with the per-row reference (content.rationale), and the tone pre-filter
-never misses what check_tone flags."""
+"""Vectorized formats agree exactly with the scalar reference (format_value); rendering many rows at once agrees
+with rendering each row alone (the per-row API, whose few values format_value formats) and with the scalar
+requirement check (Trigger.holds); and the tone pre-filter never misses what check_tone flags."""
 
 from __future__ import annotations
 
@@ -25,16 +26,10 @@ from spendsense.content import (
     render_with_fallback,
     template_values,
 )
+from spendsense.content.formats import format_values, json_values
+from spendsense.content.rationale import choose_templates, render_template_rows, template_plan
 from spendsense.guardrails import check_tone
-from spendsense.recommend.rationales import (
-    choose_templates,
-    format_values,
-    json_values,
-    render_template_rows,
-    render_units,
-    template_plan,
-    tone_candidates,
-)
+from spendsense.recommend.rationales import render_units, tone_candidates
 
 CATALOG, SCORING, GUARDRAILS = F.config()
 NUMERIC = ["usd", "pct", "rate", "months", "days", "count", "count:fee", "count:person|people"]

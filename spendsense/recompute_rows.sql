@@ -1,22 +1,22 @@
 -- The raw rows of one user, copied into a small in-memory database so the signal queries of the single-user
--- path scan a few hundred rows instead of the whole warehouse. One query per table, each introduced by a
--- "-- table: <name>" line. Parameter: $user_id.
+-- path scan a few hundred rows instead of the whole warehouse. One query per table, each a section "-- name: <table>"
+-- (spendsense.sql). Parameter: $user_id.
 
--- table: users
+-- name: users
 select * from users where user_id = $user_id;
 
--- table: accounts
+-- name: accounts
 select * from accounts where user_id = $user_id;
 
--- table: transactions
+-- name: transactions
 select * from transactions where user_id = $user_id;
 
--- table: credit_liabilities
+-- name: credit_liabilities
 select l.*
 from credit_liabilities as l
 where l.account_id in (select a.account_id from accounts as a where a.user_id = $user_id);
 
--- table: credit_aprs
+-- name: credit_aprs
 select p.*
 from credit_aprs as p
 where p.account_id in (select a.account_id from accounts as a where a.user_id = $user_id);

@@ -1,0 +1,120 @@
+"""The recommend step's output tables: RecommendOutputs (Arrow tables, DataFrames on demand) and typed builders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from spendsense.recommend.tables import TABLE_COLUMNS
+
+SQL_DIR = Path(__file__).resolve().parent
+OUTPUT_TABLES = ("recommendations", "recommendation_traces", "decision_contexts", "recommendation_shortfalls",
+                 "recommendation_funnel", "guardrail_events")
+_ARROW_TYPES = {"VARCHAR": pa.string(), "JSON": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
+                "DOUBLE": pa.float64(), "TIMESTAMP": pa.timestamp("us"), "DATE": pa.date32(),
+                "VARCHAR[]": pa.list_(pa.string())}
+
+
+def read_sql(name: str) -> str:
+    """Text of one of the recommend step's .sql files (read once per process)."""
+    if name not in _SQL:
+        _SQL[name] = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return _SQL[name]
+
+
+_SQL: dict[str, str] = {}
+
+
+class RecommendOutputs:
+    """The recommend step's tables (columns: spendsense.recommend.tables.TABLE_COLUMNS).
+
+    Held as Arrow tables; the DataFrame properties convert on first use. `decision_traces()` renders the full
+    JSON traces exactly as the warehouse's decision_traces view does.
+    """
+
+    def __init__(self, arrow: dict[str, pa.Table], timings: dict[str, float] | None = None):
+        missing = [t for t in OUTPUT_TABLES if t not in arrow]
+        if missing:
+            raise ValueError(f"missing output table(s) {missing}")
+        self._arrow = dict(arrow)
+        self._frames: dict[str, pd.DataFrame] = {}
+        self.timings = dict(timings or {})
+
+    def arrow(self, name: str) -> pa.Table:
+        """One output table as Arrow."""
+        return self._arrow[name]
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """One output table as a DataFrame (converted once)."""
+        if name not in self._frames:
+            self._frames[name] = self._arrow[name].to_pandas()
+        return self._frames[name]
+
+    recommendations = property(lambda self: self.frame("recommendations"), doc="recommendations table")
+    recommendation_traces = property(lambda self: self.frame("recommendation_traces"),
+                                     doc="each recommendation's own decision facts")
+    decision_contexts = property(lambda self: self.frame("decision_contexts"),
+                                 doc="what the recommendations of one user-window share")
+    shortfalls = property(lambda self: self.frame("recommendation_shortfalls"), doc="recommendation_shortfalls")
+    funnel = property(lambda self: self.frame("recommendation_funnel"), doc="recommendation_funnel")
+    guardrail_events = property(lambda self: self.frame("guardrail_events"), doc="guardrail_events")
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every output table as a DataFrame, by warehouse table name."""
+        return {name: self.frame(name) for name in OUTPUT_TABLES}
+
+    def decision_traces(self) -> pd.DataFrame:
+        """Full decision traces (recommendation_id, run_id, user_id, window_days, trace JSON text)."""
+        with duckdb.connect() as con:
+            con.register("recommendations", self._arrow["recommendations"])
+            con.register("recommendation_traces", self._arrow["recommendation_traces"])
+            con.register("decision_contexts", self._arrow["decision_contexts"])
+            sql = read_sql("decision_traces").replace("create view if not exists decision_traces as", "", 1)
+            return con.sql(sql).to_arrow_table().to_pandas()
+
+
+def arrow_table(columns: dict[str, object], name: str) -> pa.Table:
+    """An Arrow table with a flat output table's columns and types, from numpy/Arrow/scalar columns."""
+    spec = TABLE_COLUMNS[name]
+    n = max((len(v) for v in columns.values() if isinstance(v, np.ndarray | pa.Array | pa.ChunkedArray | list)),
+            default=0)
+    arrays = []
+    for col, dtype in spec:
+        typ = _ARROW_TYPES[dtype]
+        v = columns[col]
+        if isinstance(v, pa.Array | pa.ChunkedArray):
+            arrays.append(v.cast(typ))
+            continue
+        if v is None:
+            arrays.append(pa.nulls(n, typ))
+            continue
+        if np.isscalar(v) or isinstance(v, pd.Timestamp | dt.datetime):
+            scalar = pa.scalar(v.to_pydatetime() if isinstance(v, pd.Timestamp) else v, typ)
+            arrays.append(pa.repeat(scalar, n))
+            continue
+        arrays.append(pa.array(v, typ, from_pandas=True) if not isinstance(v, np.ndarray) or v.dtype == object
+                      else pa.array(v, from_pandas=True).cast(typ))
+    return pa.Table.from_arrays(arrays, names=[c for c, _ in spec])
+
+
+def empty_arrow(name: str) -> pa.Table:
+    """An empty output table (flat tables only)."""
+    return arrow_table({c: np.zeros(0, dtype=object) for c, _ in TABLE_COLUMNS[name]}, name)
+
+
+_EMPTY: dict[str, pa.Table] = {}
+
+
+def empty_outputs() -> RecommendOutputs:
+    """Outputs with no rows (e.g. for a user without consent); the empty tables are typed once per process."""
+    if not _EMPTY:
+        with duckdb.connect() as con:
+            for name in OUTPUT_TABLES:
+                cols = ", ".join(f'cast(null as {t}) as "{c}"' for c, t in TABLE_COLUMNS[name])
+                _EMPTY[name] = con.sql(f"select {cols} limit 0").to_arrow_table()
+    return RecommendOutputs(dict(_EMPTY))
