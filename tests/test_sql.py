@@ -68,7 +68,17 @@ def test_identifier_refuses_a_name_the_catalogue_does_not_list():
         sql.identifier("user_id; drop table x", {"user_id"})
 
 
-def test_every_package_sql_file_loads_and_names_its_slots():
-    for path in sorted(sql.PACKAGE_DIR.rglob("*.sql")):
-        for q in sql.queries(path).values():
-            assert not (q.params & q.slots), f"{q.file} {q.name}: a name is both a $parameter and a {{slot}}"
+# being moved to spendsense.sql by other parts of issue 13 (orchestration, dashboard data access)
+NOT_YET = ("recommend/", "dashboard/", "pipeline.py", "bench.py")
+
+
+def test_no_module_reads_sql_text_itself():
+    offenders = []
+    for path in sorted(sql.PACKAGE_DIR.rglob("*.py")):
+        shown = path.relative_to(sql.PACKAGE_DIR).as_posix()
+        if shown == "sql.py" or shown.startswith(NOT_YET):
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if ".sql" in line and ("read_text(" in line or "open(" in line) or ".format(" in line and "_sql(" in line:
+                offenders.append(f"{shown}:{n}: {line.strip()}")
+    assert offenders == []
