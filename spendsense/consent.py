@@ -18,6 +18,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from spendsense import sql
+
 ORDER_SQL_PATH = Path(__file__).with_name("consent_order.sql")
 DEFAULT_MAX_SKEW_S = 300.0
 SKEW_ENV = "SPENDSENSE_CONSENT_MAX_SKEW_S"
@@ -37,7 +39,7 @@ def max_skew() -> pd.Timedelta:
 
 def order_sql(events_sql: str) -> str:
     """Every event of `events_sql` (user_id, event, occurred_at, seq) with its events_after rank."""
-    return f"with consent_event_log as ({events_sql})\n" + ORDER_SQL_PATH.read_text(encoding="utf-8")
+    return f"with consent_event_log as ({events_sql})\n" + sql.query("consent_order.sql").bind()[0]
 
 
 def status_sql(events_sql: str) -> str:

@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from spendsense import consent as consent_rule
-from spendsense import paths
+from spendsense import paths, sql
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
@@ -37,7 +37,6 @@ CONSENT_COLUMNS = ("event_id", "user_id", "event", "occurred_at", "source", "act
 DELIVERY_COLUMNS = ("run_id", "user_id", "item_id", "kind")
 DELIVERY_CACHE_KIB = 256 * 1024  # page cache while recording a run's deliveries (about 1.3M at 100k users)
 
-_SQL_DIR = Path(__file__).parent
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 
 
@@ -59,7 +58,7 @@ def connect(path: Path | str | None = None) -> sqlite3.Connection:
 def _create_schema(con: sqlite3.Connection) -> None:
     """Switch the file to WAL and create tables and triggers; safe when several processes race to do it."""
     _retry_locked(lambda: con.execute("pragma journal_mode = wal").fetchone()[0] == "wal")
-    script = (_SQL_DIR / "opstore.sql").read_text(encoding="utf-8")
+    script = sql.query("opstore.sql").bind()[0]
     try:
         con.executescript("begin immediate;\n" + script + "\ncommit;")
     except BaseException:

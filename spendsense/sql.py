@@ -9,11 +9,17 @@ typo or a forgotten parameter fails with the file, query and parameter named, be
     q = sql.query("signals/credit.sql")                 # the file's only query
     q = sql.query("recommend/queries.sql", "ids")        # one section of a file
     con.execute(*q.bind(run_id="r1"))                    # (text, params), names checked
+
+Where a query must be generated (identifier lists from the schema catalogue, per-file predicates), the file holds
+the query with `{slot}` placeholders and `Query.fill(slot=fragment)` substitutes them, names checked like
+parameters; the fragments come from one small helper per module, built from identifiers passed through
+`identifier(name, known)`, which refuses a name the catalogue does not list. No other code edits SQL text.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +29,8 @@ _SECTION = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
 # string literals, quoted identifiers and comments are skipped when looking for $parameters
 _SKIP = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.DOTALL)
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_SLOT = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+_SKIP_OR_SLOT = re.compile(f"(?:{_SKIP.pattern})|{_SLOT.pattern}", re.DOTALL)
 
 
 class SqlError(ValueError):
@@ -37,6 +45,7 @@ class Query:
     name: str
     text: str
     params: frozenset[str]
+    slots: frozenset[str] = frozenset()
 
     def bind(self, **params) -> tuple[str, dict]:
         """(text, params) for con.execute / con.sql, after checking the names against the text."""
@@ -46,7 +55,20 @@ class Query:
             parts = ([f"missing parameter(s) {', '.join('$' + m for m in missing)}"] if missing else []) + \
                     ([f"unknown parameter(s) {', '.join(unknown)}"] if unknown else [])
             raise SqlError(f"{self.file} query {self.name!r}: {'; '.join(parts)}")
+        if self.slots:
+            raise SqlError(f"{self.file} query {self.name!r}: unfilled slot(s) "
+                           f"{', '.join('{' + s + '}' for s in sorted(self.slots))}")
         return self.text, dict(params)
+
+    def fill(self, **fragments: str) -> Query:
+        """The query with every {slot} replaced by its SQL fragment (names checked against the text)."""
+        missing, unknown = sorted(self.slots - fragments.keys()), sorted(fragments.keys() - self.slots)
+        if missing or unknown:
+            parts = ([f"missing slot(s) {', '.join(missing)}"] if missing else []) + \
+                    ([f"unknown slot(s) {', '.join(unknown)}"] if unknown else [])
+            raise SqlError(f"{self.file} query {self.name!r}: {'; '.join(parts)}")
+        text = _SKIP_OR_SLOT.sub(lambda m: fragments[m.group(1)] if m.group(1) else m.group(0), self.text)
+        return Query(self.file, self.name, text, parameters(text))
 
     def __str__(self) -> str:
         return self.text
@@ -57,19 +79,35 @@ def parameters(text: str) -> frozenset[str]:
     return frozenset(_PARAM.findall(_SKIP.sub(" ", text)))
 
 
+def slots(text: str) -> frozenset[str]:
+    """The {slot}s a SQL text leaves to Query.fill, outside string literals, quoted identifiers and comments."""
+    return frozenset(_SLOT.findall(_SKIP.sub(" ", text)))
+
+
+def identifier(name: str, known: Collection[str]) -> str:
+    """A double-quoted identifier for a name the schema catalogue lists (`known`); any other name is refused."""
+    if name not in known:
+        raise SqlError(f"identifier {name!r} is not in the schema catalogue")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _query(file: str, name: str, text: str) -> Query:
+    return Query(file, name, text, parameters(text), slots(text))
+
+
 @lru_cache(maxsize=256)
 def _load(path: Path, mtime_ns: int) -> dict[str, Query]:
     text = path.read_text()
     shown = path.relative_to(PACKAGE_DIR).as_posix() if path.is_relative_to(PACKAGE_DIR) else str(path)
     heads = list(_SECTION.finditer(text))
     if not heads:
-        return {path.stem: Query(shown, path.stem, text, parameters(text))}
+        return {path.stem: _query(shown, path.stem, text)}
     out: dict[str, Query] = {}
     for i, m in enumerate(heads):
         body = text[m.end():heads[i + 1].start() if i + 1 < len(heads) else len(text)].strip() + "\n"
         if m.group(1) in out:
             raise SqlError(f"{shown}: query {m.group(1)!r} is defined twice")
-        out[m.group(1)] = Query(shown, m.group(1), body, parameters(body))
+        out[m.group(1)] = _query(shown, m.group(1), body)
     return out
 
 

@@ -11,15 +11,13 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from spendsense import paths
+from spendsense import paths, sql
 from spendsense.config import StrictModel, load_config
 from spendsense.content.models import Trigger
 from spendsense.evaluate.agreement import persona_agreement
 from spendsense.evaluate.coverage import coverage
 from spendsense.evaluate.fairness import group_rates, parity_ratios
 from spendsense.evaluate.truth import truth_metrics
-
-SQL_DIR = Path(__file__).parent
 
 
 class FairnessConfig(StrictModel):
@@ -47,8 +45,8 @@ def load_evaluation_config(path: Path | str | None = None) -> EvaluationConfig:
 
 
 def read_sql(name: str) -> str:
-    """One of the evaluation's SQL files."""
-    return (SQL_DIR / f"{name}.sql").read_text()
+    """Text of one parameterless evaluation query (spendsense/evaluate/<name>.sql), through spendsense.sql."""
+    return sql.query(f"evaluate/{name}.sql").bind()[0]
 
 
 @dataclass

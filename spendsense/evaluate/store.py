@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spendsense.evaluate import read_sql
+from spendsense import sql
 
 CHUNK_ROWS = 50_000  # recommendations per range: bounds the traces held (about 7 kB each) and sorted at once
 WORKERS = 2  # ranges rendered at once: a range fits in one DuckDB row group, so one range keeps one core busy
@@ -33,14 +33,15 @@ def _write_lines(fh, lines: pa.ChunkedArray) -> None:
 def export_traces(con: duckdb.DuckDBPyConnection, path: Path | str, chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame:
     """Write every decision trace to a JSON-lines file, ordered by user, window and recommendation, and return
     the auditability counts (recommendations, with_trace, complete) from the same single rendering."""
-    chunks = con.execute(read_sql("trace_chunks"), {"rows": chunk_rows}).fetchall()
-    export = read_sql("trace_export")
+    chunks = con.execute(*sql.query("evaluate/trace_chunks.sql").bind(rows=chunk_rows)).fetchall()
+    export = sql.query("evaluate/trace_export.sql")
     with_trace = complete = 0
 
     def render(first_user: str, last_user: str) -> pa.Table:
         cursor = con.cursor()  # one connection per thread; DuckDB renders both ranges at once
         try:
-            return cursor.sql(export, params={"first_user": first_user, "last_user": last_user}).to_arrow_table()
+            text, params = export.bind(first_user=first_user, last_user=last_user)
+            return cursor.sql(text, params=params).to_arrow_table()
         finally:
             cursor.close()
 

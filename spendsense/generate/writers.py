@@ -31,14 +31,13 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from spendsense import schema
+from spendsense import schema, sql
 from spendsense.generate.frames import frame_to_arrow
 
 FORMATS = ("parquet", "csv", "json")
 GROUND_TRUTH_COLUMNS = ("user_id", "archetypes", "planted_personas")
 JSON_ROWS_PER_BATCH = 100_000
 CSV_ROWS_PER_CHUNK = 1_000_000
-SQL_DIR = Path(__file__).parent
 
 
 def parse_formats(formats) -> tuple[str, ...]:
@@ -97,11 +96,6 @@ def _for_csv(table: pa.Table) -> pa.Table:
         if pa.types.is_timestamp(field.type):
             table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp("s")))
     return table
-
-
-def _sql(name: str) -> str:
-    """A SQL file beside this module."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def _user_positions(users: pa.Table, accounts: pa.Table, transactions: pa.Table) -> np.ndarray:
@@ -165,8 +159,8 @@ def _write_json(arrow: dict[str, pa.Table], folder: Path, salt: str, tick=lambda
         ):
             con.register(name, arrow[name])
         con.register("transactions_ordered", ordered)
-        accounts_json = dict(con.execute(_sql("plaid_accounts")).fetchall())
-        liabilities_json = dict(con.execute(_sql("plaid_liabilities")).fetchall())
+        accounts_json = dict(con.execute(*sql.query("generate/plaid_accounts.sql").bind()).fetchall())
+        liabilities_json = dict(con.execute(*sql.query("generate/plaid_liabilities.sql").bind()).fetchall())
         empty_liabilities = '{"credit":[],"mortgage":[],"student":[]}'
 
         def item(user_id: str) -> str:
@@ -210,7 +204,7 @@ def _write_json(arrow: dict[str, pa.Table], folder: Path, salt: str, tick=lambda
 
         done = np.zeros(len(users), dtype=bool)
         current, parts, count = -1, [], 0
-        reader = con.sql(_sql("plaid_transaction_rows")).to_arrow_reader(JSON_ROWS_PER_BATCH)
+        reader = con.sql(sql.query("generate/plaid_transaction_rows.sql").bind()[0]).to_arrow_reader(JSON_ROWS_PER_BATCH)
         for batch in reader:
             positions = batch.column(0).to_numpy(zero_copy_only=False)
             texts = batch.column(1)

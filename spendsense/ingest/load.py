@@ -7,45 +7,39 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from spendsense import opstore
+from spendsense import opstore, sql
+from spendsense.ingest import templates
 from spendsense.ingest.readers import quote
-from spendsense.schema import PRIMARY_KEYS, TABLE_ORDER, TABLES
+from spendsense.schema import TABLE_ORDER
 
-SQL_DIR = Path(__file__).parent
 LIABILITY_TABLES = ("credit_liabilities", "credit_aprs", "mortgage_liabilities", "student_liabilities")
-
-
-def _sql(name: str) -> str:
-    """A query template beside this module (spendsense/ingest/<name>.sql)."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
-def _typed(table: str, skip: tuple[str, ...] = (), prefix: str = "") -> str:
-    """The parsed value of each contract column under its contract name."""
-    return ",\n        ".join(f"{prefix}{quote(c.name + '__v')} as {quote(c.name)}"
-                               for c in TABLES[table] if c.name not in skip)
 
 
 def table_sql(table: str) -> str:
     """The query producing one warehouse table from the validated staging views."""
-    keys = ", ".join(quote(k) for k in PRIMARY_KEYS[table])
+    typed = templates.typed_columns
     if table == "accounts":
-        return _sql("load_accounts").format(typed_columns=_typed("accounts", skip=("holder_category",)))
-    if table == "transactions":
-        return _sql("load_transactions").format(
-            typed_columns=_typed("transactions", skip=("transaction_id", "account_id"), prefix="staged."))
-    if table in LIABILITY_TABLES:
-        return _sql("load_liabilities").format(view=f"t_{table}", typed_columns=_typed(table, prefix="staged."),
-                                               order_by=keys)
-    # consent events in file order within a user and time: the order the opstore records them in, which breaks
-    # ties of occurred_at (spendsense.consent)
-    order_by = "user_id, occurred_at, _src, _row" if table == "consent_events" else keys
-    return _sql("load_table").format(view=f"t_{table}", typed_columns=_typed(table), order_by=order_by)
+        q = sql.query("ingest/load_accounts.sql").fill(typed_columns=typed("accounts", skip=("holder_category",)))
+    elif table == "transactions":
+        q = sql.query("ingest/load_transactions.sql").fill(
+            typed_columns=typed("transactions", skip=("transaction_id", "account_id"), prefix="staged."))
+    elif table in LIABILITY_TABLES:
+        q = sql.query("ingest/load_liabilities.sql").fill(
+            view=templates.view(table), typed_columns=typed(table, prefix="staged."), order_by=templates.keys(table))
+    elif table == "consent_events":
+        # in file order within a user and time: the order the opstore records them in, which breaks ties of
+        # occurred_at (spendsense.consent)
+        q = sql.query("ingest/load_table.sql").fill(view=templates.view(table), typed_columns=typed(table),
+                                                    order_by="user_id, occurred_at, _src, _row")
+    else:
+        q = sql.query("ingest/load_table.sql").fill(view=templates.view(table), typed_columns=typed(table),
+                                                    order_by=templates.keys(table))
+    return q.bind()[0]
 
 
 def business_exclusions(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Business accounts and the rows that go with them, per table."""
-    return dict(con.execute(_sql("business_exclusions")).fetchall())
+    return dict(con.execute(*sql.query("ingest/business_exclusions.sql").bind()).fetchall())
 
 
 def _sql_string(text: str) -> str:

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 
-from spendsense import consent
+from spendsense import consent, sql
+from spendsense.ingest import templates
 from spendsense.ingest.problems import KEEP_CAP, Problem
 from spendsense.ingest.readers import Source, Staging, json_field_label, quote
 from spendsense.schema import ACCOUNT_TYPES, ENUMS, FOREIGN_KEYS, PRIMARY_KEYS, TABLES, Column, category_codes
-
-SQL_DIR = Path(__file__).parent
 
 MIN_DATE, MAX_DATE = dt.date(1970, 1, 1), dt.date(2100, 12, 31)
 NON_NEGATIVE = {("accounts", "balance_limit"), ("credit_aprs", "apr_percentage"),
@@ -74,11 +72,6 @@ def consent_latest() -> dt.datetime:
     """The latest occurred_at a consent event may have (naive UTC): now plus the clock-skew allowance."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return now + consent.max_skew().to_pytimedelta()
-
-
-def _sql(name: str) -> str:
-    """A query template beside this module (spendsense/ingest/<name>.sql)."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def _base_type(dtype: str) -> str:
@@ -167,7 +160,7 @@ def build_views(con: duckdb.DuckDBPyConnection, staging: Staging, sources: list[
                                  f"{typed} as {quote(col.name + '__v')}")
             select = (f"select {part.src_expr} as _src, {part.row_expr} as _row, {part.loc_expr} as _loc, "
                       f"{part.kept_expr} as _kept, " + ", ".join(exprs) + f" from {part.relation}")
-            part_view = PartView(f"t_{table}_{n}", frozenset(present), frozenset(native))
+            part_view = PartView(templates.view(table, n), frozenset(present), frozenset(native))
             con.execute(f"create view {part_view.name} as {select}")
             views.parts.setdefault(table, []).append(part_view)
             selects.append(select)
@@ -178,7 +171,7 @@ def build_views(con: duckdb.DuckDBPyConnection, staging: Staging, sources: list[
                        "null::boolean as _kept, "
                        + ", ".join(f"null::varchar as {quote(c.name)}, null::{c.dtype} as {quote(c.name + '__v')}"
                                    for c in columns) + " where false"]
-        con.execute(f"create view t_{table} as " + "\nunion all\n".join(selects))
+        con.execute(f"create view {templates.view(table)} as " + "\nunion all\n".join(selects))
     return views, problems
 
 
@@ -247,41 +240,41 @@ def _part_checks_sql(table: str, part: PartView, params: dict) -> str | None:
             add(col, "mask", f"{val} is not null and not regexp_full_match({val}, $mask_pattern)", shown)
     if not conditions:
         return None
-    return _sql("row_checks_part").format(view=part.name, findings=",\n        ".join(findings),
-                                          joins="\n    ".join(joins), any_failed="\n    or ".join(conditions))
+    return sql.query("ingest/row_checks_part.sql").fill(view=part.name, findings=",\n        ".join(findings),
+                                          joins="\n    ".join(joins), any_failed="\n    or ".join(conditions)).text
 
 
 def row_checks_sql(table: str, views: Views) -> tuple[str | None, dict]:
     """The row-check query of one table (None if nothing can fail) and its bound parameters."""
     params: dict = {}
-    flagged = [sql for part in views.parts.get(table, []) if (sql := _part_checks_sql(table, part, params))]
+    flagged = [text for part in views.parts.get(table, []) if (text := _part_checks_sql(table, part, params))]
     if not flagged:
         return None, params
-    return _sql("row_checks").format(flagged="\n    union all\n".join(flagged)), params
+    return sql.query("ingest/row_checks.sql").fill(flagged="\n    union all\n".join(flagged)).text, params
 
 
 def check_rows(con: duckdb.DuckDBPyConnection, table: str, views: Views) -> None:
     """Record every row-level problem of one table."""
-    sql, params = row_checks_sql(table, views)
-    if sql is None:
+    text, params = row_checks_sql(table, views)
+    if text is None:
         return
     con.execute(f"insert into _problems (src, row, loc, tbl, col, chk, val, extra) "
-                f"select src, row, loc, $tbl, col, chk, val, extra from ({sql})", {**params, "tbl": table})
+                f"select src, row, loc, $tbl, col, chk, val, extra from ({text})", {**params, "tbl": table})
 
 
 def check_duplicates(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Record every repeated primary key of one table (each copy after the first)."""
-    keys = PRIMARY_KEYS[table]
-    sql = _sql("duplicates").format(
-        view=f"t_{table}",
-        key_values=", ".join(f"{quote(k + '__v')} as {quote(k)}" for k in keys),
-        key_not_null=" and ".join(f"{quote(k + '__v')} is not null" for k in keys),
-        key_columns=", ".join(quote(k) for k in keys),
-        key_columns_qualified=", ".join(f"staged.{quote(k)}" for k in keys),
-    )
+    found = sql.query("ingest/duplicates.sql").fill(
+        view=templates.view(table),
+        key_values=", ".join(f"{templates.column(table, k, parsed=True)} as {templates.column(table, k)}"
+                             for k in PRIMARY_KEYS[table]),
+        key_not_null=templates.keys(table, parsed=True, sep=" and ", suffix=" is not null"),
+        key_columns=templates.keys(table),
+        key_columns_qualified=templates.keys(table, prefix="staged."),
+    ).text
     con.execute(f"insert into _problems (src, row, loc, tbl, col, chk, val, ref_src, ref_row, ref_loc) "
-                f"select src, row, loc, $tbl, $col, 'duplicate', val, ref_src, ref_row, ref_loc from ({sql})",
-                {"tbl": table, "col": keys[0]})
+                f"select src, row, loc, $tbl, $col, 'duplicate', val, ref_src, ref_row, ref_loc from ({found})",
+                {"tbl": table, "col": PRIMARY_KEYS[table][0]})
 
 
 def check_references(con: duckdb.DuckDBPyConnection, views: Views, staging: Staging,
@@ -298,11 +291,12 @@ def check_references(con: duckdb.DuckDBPyConnection, views: Views, staging: Stag
                 problems.append(Problem(", ".join(files), None, column,
                                         f"{child} given without {parent}: every {column} must match a {parent} row"))
             continue
-        sql = _sql("references").format(child=f"t_{child}", parent=f"t_{parent}", column=column,
-                                        parent_column=parent_column, child_value=quote(column + "__v"),
-                                        parent_value=quote(parent_column + "__v"))
+        found = sql.query("ingest/references.sql").fill(
+            child=templates.view(child), parent=templates.view(parent),
+            child_value=templates.column(child, column, parsed=True),
+            parent_value=templates.column(parent, parent_column, parsed=True)).text
         con.execute(f"insert into _problems (src, row, loc, tbl, col, chk, val, extra) "
-                    f"select src, row, loc, $tbl, $col, 'reference', val, $parent from ({sql})",
+                    f"select src, row, loc, $tbl, $col, 'reference', val, $parent from ({found})",
                     {"tbl": child, "col": column, "parent": parent})
     return problems
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-SQL_DIR = Path(__file__).parent
+from spendsense import sql
 
 
 @dataclass(frozen=True)
@@ -22,17 +22,13 @@ class DataProfile:
     income: pd.DataFrame
 
 
-def _sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text()
-
-
 def data_profile(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> DataProfile:
     """Row counts, monthly volumes, balances and income of the warehouse's raw tables."""
     return DataProfile(
-        table_counts=con.execute(_sql("counts")).df(),
-        monthly=con.execute(_sql("profile")).df(),
-        balances=con.execute(_sql("balances")).df(),
-        income=con.execute(_sql("income"), {"as_of": as_of}).df(),
+        table_counts=con.execute(*sql.query("profile/counts.sql").bind()).df(),
+        monthly=con.execute(*sql.query("profile/profile.sql").bind()).df(),
+        balances=con.execute(*sql.query("profile/balances.sql").bind()).df(),
+        income=con.execute(*sql.query("profile/income.sql").bind(as_of=as_of)).df(),
     )
 
 
@@ -44,4 +40,5 @@ def archetype_counts(dataset_dir: Path | str) -> pd.DataFrame:
     path = Path(dataset_dir) / "manifest.json"
     if not path.exists():
         return pd.DataFrame(columns=["archetype", "users"])
-    return duckdb.sql(_sql("archetypes"), params={"manifest": str(path)}).df()
+    text, params = sql.query("profile/archetypes.sql").bind(manifest=str(path))
+    return duckdb.sql(text, params=params).df()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -17,14 +15,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
+from spendsense import sql
 from spendsense.consent import by_user
 from spendsense.signals.catalog import CATEGORICAL_SIGNALS, SIGNAL_NAMES, TABLE_COLUMNS, Columns
 from spendsense.signals.config import SignalConfig
 
 SQL_DIR = Path(__file__).resolve().parent
 FAMILY_QUERIES = ("spending", "subscriptions", "savings", "credit", "income", "fees")
-_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-_COMMENT = re.compile(r"--[^\n]*")
+STAGING = ("parameters", "staging")  # the files creating the staging layer, in order (docs/signals.md, "Staging")
 ARROW_TYPES = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(),
                "DATE": pa.date32(), "VARCHAR[]": pa.list_(pa.string()), "JSON": pa.string()}
 Table = pa.Table | pd.DataFrame
@@ -69,20 +67,14 @@ class SignalTables:
     skipped_users = property(lambda self: self.frame("skipped_users"), doc="Users not processed, with why.")
 
 
-@cache
-def read_sql(name: str) -> str:
-    """Text of one of the signal step's .sql files (e.g. 'subscriptions')."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
 def sql_files() -> tuple[Path, ...]:
     """Every .sql file of the signal step."""
     return tuple(sorted(SQL_DIR.glob("*.sql")))
 
 
-def query_parameters(sql: str) -> set[str]:
-    """Names of the $parameters a query uses (comments ignored)."""
-    return set(_PARAM.findall(_COMMENT.sub("", sql)))
+def statements(name: str) -> tuple[sql.Query, ...]:
+    """The queries of one of the signal step's .sql files (e.g. 'subscriptions'), in file order."""
+    return tuple(sql.queries(f"signals/{name}.sql").values())
 
 
 def sql_parameters(as_of: date, cfg: SignalConfig, windows: tuple[int, ...],
@@ -122,14 +114,21 @@ def sql_parameters(as_of: date, cfg: SignalConfig, windows: tuple[int, ...],
     }
 
 
+def _bound(query: sql.Query, values: dict[str, object]) -> tuple[str, dict]:
+    """A query's text and the values of the parameters it uses (a missing one is an error naming it)."""
+    return query.bind(**{k: values[k] for k in query.params if k in values})
+
+
+def stage(con: duckdb.DuckDBPyConnection, values: dict[str, object]) -> None:
+    """Create the staging layer on con: stg_parameters from the run's values, then the staging views."""
+    for name in STAGING:
+        for query in statements(name):
+            con.execute(*_bound(query, values))
+
+
 def run_query(con: duckdb.DuckDBPyConnection, name: str, values: dict[str, object]) -> pa.Table:
     """Run one .sql file with the parameters it uses bound by name; the result as an Arrow table."""
-    sql = read_sql(name)
-    used = query_parameters(sql)
-    missing = sorted(used - values.keys())
-    if missing:
-        raise KeyError(f"{name}.sql uses parameters with no value: {', '.join(missing)}")
-    result = con.execute(sql, {k: values[k] for k in sorted(used)})
+    result = con.execute(*_bound(sql.query(f"signals/{name}.sql"), values))
     with warnings.catch_warnings():
         # DuckDB warns that a DB-API result copies its rows into Arrow; con.sql(...) would not copy but plans the
         # query twice (bind, then run), which costs more than the copy, and most of a one-user call
@@ -224,14 +223,11 @@ def compute_signals(con: duckdb.DuckDBPyConnection, as_of: date, consent: pd.Dat
         consent = consent[consent["user_id"].isin(ids)]
     steps = tqdm(total=len(FAMILY_QUERIES) + 3, desc="signals", disable=not progress)
 
-    with registered(con, signal_consent=consent_table(consent)):
-        scope = run_query(con, "scope", values)
-    steps.update()
-    skipped = scope.filter(pc.is_valid(scope["skip_reason"]))
-    processed = scope.filter(pc.is_null(scope["skip_reason"])).select(["user_id"])
-
     results: dict[str, pa.Table] = {}
-    with registered(con, signal_scope=processed):
+    with registered(con, signal_consent=consent_table(consent)):
+        stage(con, values)
+        skipped = run_query(con, "scope", values)
+        steps.update()
         for name in FAMILY_QUERIES:
             results[name] = run_query(con, name, values)
             steps.update()

@@ -1,36 +1,10 @@
 -- One row per credit card, user and window (docs/signals.md, "Credit"): utilization = current balance /
 -- limit (a negative balance counts as 0; NULL without a positive limit), flags, payments and interest in
 -- the window, and whether the card is paid at the minimum only.
--- Reads signal_scope. Parameters: $as_of, $windows, $user_ids, $max_lookback_days, $util_flag_30,
+-- Reads stg_windows, stg_personal_accounts, stg_posted_transactions (staging.sql). Parameters: $util_flag_30,
 -- $util_flag_50, $util_flag_80, $minimum_payment_tolerance, $payment_categories, $interest_categories.
 
 with
-
-scope as (
-    select user_id
-    from signal_scope
-),
-
-windows as (
-    select window_days
-    from (select unnest($windows) as window_days) as requested_windows
-),
-
-personal_accounts as (
-    select account_id, user_id, type, name, mask, balance_current, balance_limit
-    from accounts
-    where coalesce(holder_category, 'personal') <> 'business'
-      and ($user_ids is null or list_contains(cast($user_ids as varchar[]), user_id))
-),
-
-posted_transactions as (
-    select transaction_id, account_id, user_id, date, amount, pfc_detailed
-    from transactions
-    where not coalesce(pending, false)
-      and date <= cast($as_of as date)
-      and date > cast($as_of as date) - $max_lookback_days
-      and ($user_ids is null or list_contains(cast($user_ids as varchar[]), user_id))
-),
 
 cards as (
     select
@@ -44,8 +18,7 @@ cards as (
             when a.balance_limit > 0 then greatest(coalesce(a.balance_current, 0.0), 0.0) / a.balance_limit
         end
             as utilization
-    from personal_accounts as a
-    inner join scope as s on s.user_id = a.user_id
+    from stg_personal_accounts as a
     where a.type = 'credit'
 ),
 
@@ -78,9 +51,9 @@ card_activity as (
         cast(sum(cast(t.amount as decimal(18, 2))) filter (
             where t.amount > 0 and list_contains($interest_categories, coalesce(t.pfc_detailed, ''))
         ) as double) as interest_charges
-    from posted_transactions as t
+    from stg_posted_transactions as t
     inner join cards as c on c.account_id = t.account_id
-    inner join windows as w on t.date > cast($as_of as date) - w.window_days
+    inner join stg_windows as w on t.date > w.window_start
     group by t.account_id, w.window_days
 ),
 
@@ -96,7 +69,7 @@ card_windows as (
         coalesce(ca.interest_charges, 0.0) as interest_charges,
         coalesce(ap.purchase_apr, ap.max_apr) as apr_percentage
     from cards as c
-    cross join windows as w
+    cross join stg_windows as w
     left join liabilities as l on l.account_id = c.account_id
     left join aprs as ap on ap.account_id = c.account_id
     left join card_activity as ca on ca.account_id = c.account_id and ca.window_days = w.window_days

@@ -1,42 +1,15 @@
 -- Payroll deposits per user and window (docs/signals.md, "Income"): inflows (amount < 0) on depository
 -- accounts whose detailed category is in $payroll_categories or whose lower-cased name matches
 -- $payroll_name_pattern, over the lookback L = max(window, $min_lookback_days). Amount is positive dollars.
--- Reads signal_scope. Parameters: $as_of, $windows, $user_ids, $min_lookback_days, $max_lookback_days,
+-- Reads stg_windows, stg_personal_accounts, stg_posted_transactions (staging.sql). Parameters:
 -- $payroll_categories, $payroll_name_pattern.
 
 with
 
-scope as (
-    select user_id
-    from signal_scope
-),
-
-windows as (
-    select window_days, greatest(window_days, $min_lookback_days) as lookback_days
-    from (select unnest($windows) as window_days) as requested_windows
-),
-
-personal_accounts as (
-    select account_id, user_id, type
-    from accounts
-    where coalesce(holder_category, 'personal') <> 'business'
-      and ($user_ids is null or list_contains(cast($user_ids as varchar[]), user_id))
-),
-
-posted_transactions as (
-    select transaction_id, account_id, user_id, date, amount, name, pfc_detailed
-    from transactions
-    where not coalesce(pending, false)
-      and date <= cast($as_of as date)
-      and date > cast($as_of as date) - $max_lookback_days
-      and ($user_ids is null or list_contains(cast($user_ids as varchar[]), user_id))
-),
-
 payroll as (
     select t.user_id, t.transaction_id, t.account_id, t.date, -t.amount as amount
-    from posted_transactions as t
-    inner join personal_accounts as a on a.account_id = t.account_id
-    inner join scope as s on s.user_id = t.user_id
+    from stg_posted_transactions as t
+    inner join stg_personal_accounts as a on a.account_id = t.account_id
     where a.type = 'depository'
       and t.amount < 0
       and (
@@ -48,7 +21,7 @@ payroll as (
 final as (
     select p.user_id, w.window_days, p.transaction_id, p.account_id, p.date, p.amount
     from payroll as p
-    inner join windows as w on p.date > cast($as_of as date) - w.lookback_days
+    inner join stg_windows as w on p.date > w.lookback_start
 )
 
 select * from final

@@ -2,28 +2,11 @@
 -- income.sql (registered as signal_payroll_deposits). Pay dates are the distinct deposit dates (deposits on
 -- the same day are summed); gaps are days between consecutive pay dates. Also the checking balance
 -- (depository accounts that are not savings-like).
--- Reads signal_scope, signal_payroll_deposits. Parameters: $windows, $user_ids, $min_lookback_days,
+-- Reads stg_scope, stg_windows, stg_personal_accounts (staging.sql), signal_payroll_deposits. Parameters:
 -- $savings_subtypes, $weekly_min, $weekly_max, $semi_monthly_min, $semi_monthly_max,
 -- $semi_monthly_min_concentration, $biweekly_min, $biweekly_max, $monthly_min, $monthly_max.
 
 with
-
-scope as (
-    select user_id
-    from signal_scope
-),
-
-windows as (
-    select window_days, greatest(window_days, $min_lookback_days) as lookback_days
-    from (select unnest($windows) as window_days) as requested_windows
-),
-
-personal_accounts as (
-    select account_id, user_id, type, subtype, balance_current
-    from accounts
-    where coalesce(holder_category, 'personal') <> 'business'
-      and ($user_ids is null or list_contains(cast($user_ids as varchar[]), user_id))
-),
 
 deposits as (
     select user_id, window_days, date, amount
@@ -81,7 +64,7 @@ checking_balances as (
         user_id,
         cast(sum(cast(coalesce(balance_current, 0.0) as decimal(18, 2))) as double)
             as checking_balance
-    from personal_accounts
+    from stg_personal_accounts
     where type = 'depository'
       and not list_contains($savings_subtypes, coalesce(subtype, ''))
     group by user_id
@@ -118,8 +101,8 @@ final as (
         end as income_cv,
         coalesce(d.payroll_total, 0.0) * 30.0 / w.lookback_days as avg_monthly_income,
         coalesce(c.checking_balance, 0.0) as checking_balance
-    from scope as s
-    cross join windows as w
+    from stg_scope as s
+    cross join stg_windows as w
     left join payday_stats as p on p.user_id = s.user_id and p.window_days = w.window_days
     left join deposit_totals as d on d.user_id = s.user_id and d.window_days = w.window_days
     left join checking_balances as c on c.user_id = s.user_id

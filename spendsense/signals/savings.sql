@@ -1,40 +1,14 @@
 -- Savings signals per user and window (docs/signals.md, "Savings"). Savings-like accounts: depository
 -- accounts whose subtype is in $savings_subtypes. Net inflow = minus the sum of amounts (Plaid sign) on
 -- those accounts in the window; start balance = current balance - net inflow.
--- Reads signal_scope. Parameters: $as_of, $windows, $user_ids, $max_lookback_days, $savings_subtypes.
+-- Reads stg_scope, stg_windows, stg_personal_accounts, stg_posted_transactions (staging.sql). Parameters:
+-- $savings_subtypes.
 
 with
 
-scope as (
-    select user_id
-    from signal_scope
-),
-
-windows as (
-    select window_days
-    from (select unnest($windows) as window_days) as requested_windows
-),
-
-personal_accounts as (
-    select account_id, user_id, type, subtype, balance_current
-    from accounts
-    where coalesce(holder_category, 'personal') <> 'business'
-      and ($user_ids is null or list_contains(cast($user_ids as varchar[]), user_id))
-),
-
-posted_transactions as (
-    select transaction_id, account_id, user_id, date, amount
-    from transactions
-    where not coalesce(pending, false)
-      and date <= cast($as_of as date)
-      and date > cast($as_of as date) - $max_lookback_days
-      and ($user_ids is null or list_contains(cast($user_ids as varchar[]), user_id))
-),
-
 savings_accounts as (
     select a.account_id, a.user_id, a.balance_current
-    from personal_accounts as a
-    inner join scope as s on s.user_id = a.user_id
+    from stg_personal_accounts as a
     where a.type = 'depository'
       and list_contains($savings_subtypes, coalesce(a.subtype, ''))
 ),
@@ -50,9 +24,9 @@ savings_balances as (
 
 savings_flows as (
     select sa.user_id, w.window_days, -cast(sum(cast(t.amount as decimal(18, 2))) as double) as net_inflow
-    from posted_transactions as t
+    from stg_posted_transactions as t
     inner join savings_accounts as sa on sa.account_id = t.account_id
-    inner join windows as w on t.date > cast($as_of as date) - w.window_days
+    inner join stg_windows as w on t.date > w.window_start
     group by sa.user_id, w.window_days
 ),
 
@@ -63,8 +37,8 @@ savings_by_window as (
         coalesce(b.savings_accounts, 0) as savings_accounts,
         coalesce(b.savings_balance, 0.0) as savings_balance,
         coalesce(f.net_inflow, 0.0) as net_inflow
-    from scope as s
-    cross join windows as w
+    from stg_scope as s
+    cross join stg_windows as w
     left join savings_balances as b on b.user_id = s.user_id
     left join savings_flows as f on f.user_id = s.user_id and f.window_days = w.window_days
 ),

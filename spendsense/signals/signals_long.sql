@@ -2,8 +2,10 @@
 -- `value` for numeric signals and `value_text` for categorical ones. A view, not a stored copy: at 100,000 users
 -- the copy was 5.7M rows written on every run, while its readers (evaluation, the dashboard) read it once or
 -- for one user. The signal names below are the catalogue's (spendsense/signals/catalog.py; a test keeps them
--- equal). No parameters.
+-- equal). No parameters. The file's one statement creates the view.
 
+-- name: view
+create or replace view signals as
 with
 
 wide as (

@@ -2,19 +2,9 @@
 -- registered by spendsense.signals.compute (signal_spending, signal_recurring_streams, signal_savings,
 -- signal_credit_cards, signal_income, signal_fees) and computes the cross-family ratios; a ratio whose
 -- denominator is 0 is NULL.
--- Reads signal_scope and the frames above. Parameters: $windows.
+-- Reads stg_scope, stg_windows (staging.sql), the frames above. No parameters.
 
 with
-
-scope as (
-    select user_id
-    from signal_scope
-),
-
-windows as (
-    select window_days
-    from (select unnest($windows) as window_days) as requested_windows
-),
 
 spending as (
     select user_id, window_days, spending_total, avg_monthly_spending
@@ -118,8 +108,8 @@ final as (
             as cash_flow_buffer_months,
         f.fee_count,
         f.fee_amount
-    from scope as s
-    cross join windows as w
+    from stg_scope as s
+    cross join stg_windows as w
     left join spending as sp on sp.user_id = s.user_id and sp.window_days = w.window_days
     left join subscriptions as sub on sub.user_id = s.user_id and sub.window_days = w.window_days
     left join savings as sv on sv.user_id = s.user_id and sv.window_days = w.window_days

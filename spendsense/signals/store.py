@@ -6,8 +6,9 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from spendsense import sql
 from spendsense.signals.catalog import TABLE_COLUMNS, Columns
-from spendsense.signals.compute import ARROW_TYPES, SignalTables, read_sql, typed_table
+from spendsense.signals.compute import ARROW_TYPES, SignalTables, typed_table
 
 VIEWS = ("signals",)  # derived from signals_wide when read, never stored
 
@@ -29,7 +30,7 @@ def arrow_table(frame: pd.DataFrame, columns: Columns, what: str) -> pa.Table:
 
 def signals_view_sql() -> str:
     """The statement creating the `signals` view over signals_wide (signals_long.sql)."""
-    return "create or replace view signals as\n" + read_sql("signals_long")
+    return sql.query("signals/signals_long.sql", "view").bind()[0]
 
 
 def write_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame | pa.Table],

@@ -6,40 +6,13 @@
 -- occurrences in L. One grouping per stream, then list functions per window over the stream's outflows inside L:
 -- the gaps are the differences of consecutive dates in date order. (No window function: a gap window over every
 -- outflow sorts all of them, and a median fed from it spilled tens of GB at 100,000 users.)
--- Reads signal_scope. Parameters: $as_of, $windows, $user_ids, $min_lookback_days, $max_lookback_days,
+-- Reads stg_windows, stg_personal_accounts, stg_posted_transactions (staging.sql). Parameters:
 -- $sub_excluded_primary, $sub_excluded_detailed, $min_occurrences, $amount_tolerance_fraction,
 -- $amount_tolerance_min, $subscription_frequencies, $weekly_min, $weekly_max, $semi_monthly_min,
 -- $semi_monthly_max, $semi_monthly_min_concentration, $biweekly_min, $biweekly_max, $monthly_min, $monthly_max,
 -- $annually_min, $annually_max.
 
 with
-
-scope as (
-    select user_id
-    from signal_scope
-),
-
-windows as (
-    select window_days, greatest(window_days, $min_lookback_days) as lookback_days
-    from (select unnest($windows) as window_days) as requested_windows
-),
-
-personal_accounts as (
-    select account_id, user_id, type
-    from accounts
-    where coalesce(holder_category, 'personal') <> 'business'
-      and ($user_ids is null or list_contains(cast($user_ids as varchar[]), user_id))
-),
-
-posted_transactions as (
-    select transaction_id, account_id, user_id, date, amount, name, merchant_name, merchant_entity_id,
-           pfc_primary, pfc_detailed
-    from transactions
-    where not coalesce(pending, false)
-      and date <= cast($as_of as date)
-      and date > cast($as_of as date) - $max_lookback_days
-      and ($user_ids is null or list_contains(cast($user_ids as varchar[]), user_id))
-),
 
 stream_outflows as (
     select
@@ -54,9 +27,8 @@ stream_outflows as (
             'name:' || lower(trim(t.name))
         ) as merchant_key,
         coalesce(nullif(trim(t.merchant_name), ''), t.name) as merchant
-    from posted_transactions as t
-    inner join personal_accounts as a on a.account_id = t.account_id
-    inner join scope as s on s.user_id = t.user_id
+    from stg_posted_transactions as t
+    inner join stg_personal_accounts as a on a.account_id = t.account_id
     where a.type in ('depository', 'credit')
       and t.amount > 0
       and not list_contains($sub_excluded_primary, coalesce(t.pfc_primary, ''))
@@ -85,9 +57,10 @@ stream_windows as (
         w.window_days,
         s.merchant_key,
         s.merchant,
-        list_filter(s.outflows, lambda o: o.date > cast($as_of as date) - w.lookback_days) as occurrences
+        w.window_start,
+        list_filter(s.outflows, lambda o: o.date > w.lookback_start) as occurrences
     from streams as s
-    cross join windows as w
+    cross join stg_windows as w
 ),
 
 occurrence_lists as (
@@ -102,7 +75,7 @@ occurrence_lists as (
         list_transform(occurrences, lambda o: cast(o.amount as decimal(18, 2))) as amounts,
         list_transform(occurrences, lambda o: o.amount) as amounts_float,
         list_transform(
-            list_filter(occurrences, lambda o: o.date > cast($as_of as date) - window_days),
+            list_filter(occurrences, lambda o: o.date > window_start),
             lambda o: cast(o.amount as decimal(18, 2))
         ) as amounts_in_window,
         list_sort(list_transform(occurrences, lambda o: o.transaction_id)) as transaction_ids

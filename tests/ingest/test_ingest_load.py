@@ -271,3 +271,24 @@ def test_opstore_failure_after_the_warehouse_load_says_how_to_finish(tmp_path):
     with pytest.raises(OpstoreWriteError, match="Re-run ingest"):
         ingest([dataset(tmp_path, "csv")], tmp_path / "w.duckdb", blocked)
     assert read(tmp_path / "w.duckdb", "select count(*) as n from transactions")["n"][0] == 7
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "json"])
+def test_ingest_never_stores_a_business_account(fmt, tmp_path):
+    """The guarantee the signal SQL relies on (it has no business filter): whatever holder_category an account has
+    (business, personal, missing), the warehouse holds no business account and no row of one."""
+    tables = tiny_tables()
+    accounts = tables["accounts"].copy()
+    holders = ["business", None, "personal", "business", None, "business"]
+    accounts["holder_category"] = [holders[i % len(holders)] for i in range(len(accounts))]
+    tables["accounts"] = accounts
+    business = set(accounts.loc[accounts["holder_category"] == "business", "account_id"])
+    db = tmp_path / "w.duckdb"
+    report = ingest([dataset(tmp_path, fmt, tables)], db)
+    assert report.business_accounts_excluded == len(business) > 1
+    stored = read(db, "select account_id, holder_category from accounts")
+    assert set(stored["holder_category"]) == {"personal"} and not business & set(stored["account_id"])
+    assert len(stored) == len(accounts) - len(business)
+    for table in ("transactions", "credit_liabilities", "credit_aprs", "mortgage_liabilities", "student_liabilities"):
+        orphans = read(db, f"select count(*) as n from {table} where account_id not in (select account_id from accounts)")
+        assert orphans["n"][0] == 0, table
