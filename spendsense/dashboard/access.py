@@ -12,8 +12,7 @@ Every widget reads and writes through `DashboardData`; the role is checked here,
 The run is resolved once when the object is made (readers of a published run see an immutable directory);
 `reload()` switches to the newest published run. Writes go to the append-only operational store.
 
-This class is a thin facade: each concern lives in `spendsense.dashboard.data` (run, redaction, consent, reviews,
-replacements, evidence, search, preview, recompute), its SQL in the .sql file beside it.
+A thin facade: each concern is a module of `spendsense.dashboard.data`, its SQL in the .sql file beside it.
 """
 
 from __future__ import annotations
@@ -64,7 +63,6 @@ class DashboardData:
         self.opstore_path = Path(opstore_path) if opstore_path else paths.opstore_path()
         self._store = OpStore(self.opstore_path, self.operator, self.role)
         self._run: PublishedRun | None = None
-        self._catalog: dict[str, dict] | None = None
         self._open_run(self._fixed_run_dir or latest_run_dir(self.runs_root))
 
     # ---------------------------------------------------------------- run and connections
@@ -123,8 +121,7 @@ class DashboardData:
 
     def fairness(self) -> object | None:
         """The fairness section of metrics.json, if any."""
-        m = self.metrics()
-        return m.get("fairness") if isinstance(m, dict) else None
+        return self._run.fairness()
 
     def review_counts(self) -> dict[str, int]:
         """Recommendations of this run by review status (pending, approved, overridden, suppressed, flagged)."""
@@ -153,10 +150,8 @@ class DashboardData:
         return display_name(name, self.role)
 
     def catalog(self) -> dict[str, dict]:
-        """Catalog entries by item_id (kind, title, summary), loaded once; empty if the catalog cannot load."""
-        if self._catalog is None:
-            self._catalog = load_entries()
-        return self._catalog
+        """Catalog entries by item_id (kind, title, summary), loaded once per process; empty if it cannot load."""
+        return load_entries()
 
     def _check_user(self, user_id: str) -> None:
         if not self._run.user_exists(user_id):
@@ -334,10 +329,7 @@ class DashboardData:
 
         Operators may record revocations (a customer asked to stop); granting consent needs an admin.
         """
-        if event not in ("granted", "revoked"):
-            raise ValueError(f"unknown consent event {event!r}; expected granted or revoked")
-        if event == "granted" and self.role != "admin":
-            raise AccessDenied(f"role {self.role!r} may not grant consent (needs admin)")
+        consent.check_event(event, self.role)
         self._check_user(user_id)
         # opstore.record_consent writes the event and its audit row in one transaction
         event_id = self._store.record_consent(user_id, event, "dashboard")
@@ -364,18 +356,17 @@ class DashboardData:
         """The customer's view: approved items (overrides replaced) of both windows, one per item_id; nothing
         at all when consent is not granted (rules in spendsense.dashboard.data.preview)."""
         self._check_user(user_id)
-        name = self._run.user_names([user_id]).get(user_id)
-        first = str(name).split()[0] if name and str(name).split() else "there"
-        base = {"user_id": user_id, "greeting_name": first if self.role == "admin" else mask_name(first),
-                "consent_status": self._consent_status(user_id)[0], "run_id": self.run_id, "as_of": self.as_of}
+        base = {"user_id": user_id, "consent_status": self._consent_status(user_id)[0], "run_id": self.run_id,
+                "as_of": self.as_of,
+                "greeting_name": customer_view.greeting(self._run.user_names([user_id]).get(user_id), self.role)}
         if base["consent_status"] != "granted":
             return customer_view.refused(**base)
-
-        def label(recommendation_id: str, item: str) -> str:
-            return {i: t for t, i in self.replacement_options(recommendation_id)}.get(item, item)
-
-        return customer_view.build(self.recommendations(user_id), self.catalog(), label,
+        return customer_view.build(self.recommendations(user_id), self.catalog(),
+                                   self._replacement_label,
                                    self.counterfactuals(user_id)["text_customer"], **base)
+
+    def _replacement_label(self, recommendation_id: str, item_id: str) -> str:
+        return {item: label for label, item in self.replacement_options(recommendation_id)}.get(item_id, item_id)
 
     # ---------------------------------------------------------------- on-demand recompute
 
@@ -404,6 +395,4 @@ class DashboardData:
             raise RuntimeError(recompute.unavailable_reason())
         result, seconds = recompute.run(fn, self.warehouse, self.con, user_id, self.as_of, self.opstore_path)
         self.audit("user.recompute", user_id, {"run_id": self.run_id, "seconds": round(seconds, 4)})
-        out = recompute.masked(result, self.role, self._redactor(user_id))
-        out["_seconds"] = seconds
-        return out
+        return {**recompute.masked(result, self.role, self._redactor(user_id)), "_seconds": seconds}

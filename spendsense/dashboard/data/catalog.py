@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from functools import cache
 
 log = logging.getLogger("spendsense.dashboard")
 
 
+@cache
 def load_entries() -> dict[str, dict]:
-    """Every catalog item by id; empty (with a warning) when the catalog cannot load."""
+    """Every catalog item by id, loaded once; empty (with a warning) when the catalog cannot load."""
     try:
         from spendsense.content.loader import load_catalog
 

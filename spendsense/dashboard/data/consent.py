@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from spendsense import consent as consent_rule
+from spendsense.dashboard.data.roles import AccessDenied
 from spendsense.dashboard.data.run import PublishedRun
 from spendsense.dashboard.data.store import OpStore
 
@@ -50,3 +51,12 @@ def status(run: PublishedRun, ops: OpStore, user_id: str) -> tuple[str, dict]:
     """(granted | revoked | none, the event that decides it)."""
     rows = history(run, ops, user_id)
     return (str(rows[-1]["event"]), rows[-1]) if rows else ("none", {})
+
+
+def check_event(event: str, role: str) -> None:
+    """A consent event the role may record through the dashboard: operators revoke (a customer asked to stop);
+    granting consent on the customer's behalf needs an admin."""
+    if event not in ("granted", "revoked"):
+        raise ValueError(f"unknown consent event {event!r}; expected granted or revoked")
+    if event == "granted" and role != "admin":
+        raise AccessDenied(f"role {role!r} may not grant consent (needs admin)")

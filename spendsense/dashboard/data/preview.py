@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from spendsense.dashboard.data.redaction import mask_name
 from spendsense.dashboard.render import is_missing
 
 DISCLOSURE = ("This is educational content, not financial advice. "
@@ -37,6 +38,12 @@ class CustomerPreview:
     as_of: str = ""
     notes: list[str] = field(default_factory=list)
     what_would_change: list[str] = field(default_factory=list)  # supportive customer texts, one per distinct text
+
+
+def greeting(name: object, role: str) -> str:
+    """The first name the customer is greeted with, as the role may see it."""
+    first = str(name).split()[0] if name and str(name).split() else "there"
+    return first if role == "admin" else mask_name(first)
 
 
 def refused(**base) -> CustomerPreview:

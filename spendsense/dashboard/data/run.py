@@ -132,6 +132,11 @@ class PublishedRun:
         self._metrics_cache = (mtime, data)
         return data
 
+    def fairness(self) -> object | None:
+        """The fairness section of metrics.json, if any."""
+        m = self.metrics()
+        return m.get("fairness") if isinstance(m, dict) else None
+
     def counts(self) -> dict[str, int]:
         """Headline counts of the run: users, users with recommendations, recommendations."""
         out = {"users": 0, "users_with_recommendations": 0, "recommendations": 0}
