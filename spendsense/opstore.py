@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -38,6 +39,7 @@ DELIVERY_COLUMNS = ("run_id", "user_id", "item_id", "kind")
 DELIVERY_CACHE_KIB = 256 * 1024  # page cache while recording a run's deliveries (about 1.3M at 100k users)
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------------------------- connection
@@ -57,7 +59,11 @@ def connect(path: Path | str | None = None) -> sqlite3.Connection:
 
 def _create_schema(con: sqlite3.Connection) -> None:
     """Switch the file to WAL and create tables and triggers; safe when several processes race to do it."""
-    _retry_locked(lambda: con.execute("pragma journal_mode = wal").fetchone()[0] == "wal")
+    def switch_to_wal() -> None:
+        if con.execute("pragma journal_mode = wal").fetchone()[0] != "wal":
+            raise sqlite3.OperationalError("operational store: could not switch to WAL mode (database locked)")
+
+    retry_locked(switch_to_wal)
     script = sql.query("opstore.sql").bind()[0]
     try:
         con.executescript("begin immediate;\n" + script + "\ncommit;")
@@ -67,18 +73,18 @@ def _create_schema(con: sqlite3.Connection) -> None:
         raise
 
 
-def _retry_locked(attempt: Callable[[], bool]) -> None:
-    """Repeat an operation that SQLite may refuse with 'database is locked' until it succeeds or times out."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
+def retry_locked(operation: Callable[[], T], timeout_s: float = BUSY_TIMEOUT_S) -> T:
+    """Call `operation` and return its result, repeating it while SQLite reports the database locked or busy
+    (nothing was written then) until `timeout_s` has passed; the last error is raised after that. The one retry
+    rule of the store, for its own writes and for callers (the dashboard)."""
+    deadline = time.monotonic() + timeout_s
     while True:
         try:
-            if attempt():
-                return
+            return operation()
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            text = str(exc).lower()
+            if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
                 raise
-        if time.monotonic() > deadline:
-            raise sqlite3.OperationalError("operational store: could not switch to WAL mode (database locked)")
         time.sleep(0.05)
 
 

@@ -61,7 +61,11 @@ def stages_html(stages: object) -> str:
         if isinstance(removed, list) and removed:
             items = []
             for r in removed:
-                if isinstance(r, Mapping):
+                if isinstance(r, Mapping) and isinstance(r.get("items"), list):  # a group (trace_contract)
+                    names = ", ".join(str(i) for i in r["items"])
+                    items.append(f"<li><b>{esc(r.get('count', len(r['items'])))} item(s)</b>: {esc(r.get('reason'))} "
+                                 f'<span class="ss-muted">{esc(names)}</span></li>')
+                elif isinstance(r, Mapping):
                     item = _first(r, "item_id", "id", "item")
                     why = _first(r, "reason", "why", "rule")
                     extra = {k: v for k, v in r.items() if k not in ("item_id", "id", "item", "reason", "why", "rule")}

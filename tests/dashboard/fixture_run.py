@@ -148,7 +148,7 @@ def recommendation_rows(run_id: str) -> list[dict]:
 
 
 def trace_for(rec: dict) -> dict:
-    """A decision trace in the engine's shape (stages and guardrails keyed by name; u002's as lists)."""
+    """A decision trace in the engine's shape (spendsense.recommend.trace_contract: every key, nothing else)."""
     cut = []
     if rec["user_id"] == "u001" and rec["window_days"] == 30 and rec["kind"] == "education":
         cut = [{"item_id": "edu_emergency", "reason": "rank 6: at most 5 education items"}]
@@ -158,29 +158,63 @@ def trace_for(rec: dict) -> dict:
                         "filtered_out": [{"item_id": "offer_payday", "reason": f"predatory product {XSS}"}]},
         "persona_match": {"passed": True, "reason": f"tagged for the assigned persona {rec['persona_id']}",
                           "component": rec["score_persona"], "filtered_out": []},
-        "signal_triggers": {"passed": True, "reason": "1 of 1 triggers matched: max_utilization >= 0.3",
-                            "filtered_out": [{"item_id": "edu_overdraft", "reason": "no trigger matched"}]},
-        "recency": {"passed": True, "reason": "never shown to this user", "filtered_out": []},
-        "business_rules": {"passed": True, "reason": f"rank {rec['rank']} within the cap", "filtered_out": cut},
+        "signal_triggers": {"passed": True, "component": rec["score_signal"], "triggers_total": 1,
+                            "matched_triggers": ["max_utilization >= 0.3"],
+                            "admitted_by": ["max_utilization = 0.68 (>= 0.3, clears it by 0.38)"],
+                            "reason": "1 of 1 triggers matched: max_utilization >= 0.3",
+                            "filtered_out": [{"reason": "not relevant: none of its triggers holds for this user "
+                                                        "and window", "count": 1, "items": ["edu_overdraft"]}]},
+        "recency": {"passed": True, "days_since_last_shown": None, "reason": "never shown to this user",
+                    "filtered_out": []},
+        "business_rules": {"passed": True, "rank": rec["rank"], "reason": f"rank {rec['rank']} within the cap",
+                           "filtered_out": cut},
+        "rationale": {"passed": True, "reason": f"rendered with template {rec['template_id']}", "filtered_out": []},
+        "tone": {"passed": True, "action": "pass", "matches": [], "reason": "no shaming or judgmental phrases found",
+                 "filtered_out": []},
     }
     guardrails = {"consent": {"outcome": "granted", "detail": "granted"},
                   "eligibility": {"outcome": "passed", "detail": "all rules passed"},
+                  "recency": {"outcome": "passed", "detail": "never shown to this user"},
                   "tone": {"outcome": "passed", "detail": "no shaming or judgmental phrases found"}}
-    if rec["user_id"] == "u002":
-        stages = [{"stage": k, **v} for k, v in stages.items()]
-        guardrails = [{"name": k, **v} for k, v in guardrails.items()]
+    same_window = [r for r in recommendation_rows(rec["run_id"])
+                   if r["user_id"] == rec["user_id"] and r["window_days"] == rec["window_days"]]
     return {
         "recommendation_id": rec["recommendation_id"],
+        "context_id": f"ctx_{rec['user_id']}_{rec['window_days']}",
+        "run_id": rec["run_id"],
+        "user_id": rec["user_id"],
+        "window_days": rec["window_days"],
+        "as_of": AS_OF.isoformat(),
+        "created_at": str(rec["created_at"]),
+        "item": {"item_id": rec["item_id"], "kind": rec["kind"], "version": 1, "persona_tags": [rec["persona_id"]]},
         "inputs": {"signals": {"max_utilization": 0.68, "subscription_share": 0.05},
-                   "persona": {"persona_id": rec["persona_id"], "matched_personas": [rec["persona_id"]]}},
+                   "persona": {"persona_id": rec["persona_id"], "persona_name": rec["persona_id"],
+                               "matched_personas": [rec["persona_id"]], "criteria_matched": []},
+                   "eligibility_features": {"credit_score": 710.0, "annual_income": 52000.0,
+                                            "max_utilization": 0.68, "account_subtypes": ["checking"]},
+                   "consent": {"status": "granted", "occurred_at": "2026-01-01 09:00:00"},
+                   "history": []},
         "stages": stages,
+        "selected": {kind: [r["item_id"] for r in same_window if r["kind"] == kind] for kind in ("education", "offer")},
         "score": {"total": rec["score"], "rank": rec["rank"],
                   "components": {"persona": rec["score_persona"], "signal": rec["score_signal"],
-                                 "priority": rec["score_priority"], "freshness": rec["score_freshness"]}},
+                                 "priority": rec["score_priority"], "freshness": rec["score_freshness"]},
+                  "weights": {"persona": 0.4, "signal": 0.3, "priority": 0.2, "freshness": 0.1}},
         "template_id": rec["template_id"],
+        "rationale": {"requested_template_id": rec["template_id"], "template_id": rec["template_id"],
+                      "template_version": 1, "values": {}, "text_before_rewrite": None},
         "guardrails": guardrails,
-        "versions": {"config": "cfg-1", "content": "content-1", "code": "0.1.0"},
+        "what_would_change": {"target_persona_id": None, "text": None, "customer_text": None, "changes": []},
+        "rules": {"education": {"max": 5, "min": 3}, "offers": {"max": 3, "min": 1}, "per_partner_cap": 1,
+                  "recency_days": 30},
+        "versions": {"config": "cfg-1", "config_files": {}, "content": "content-1", "code": {"version": "0.1.0"}},
     }
+
+
+def list_shaped(trace: dict) -> dict:
+    """The trace with stages and guardrails as lists of records (a shape the trace renderer also accepts)."""
+    return {**trace, "stages": [{"stage": k, **v} for k, v in trace["stages"].items()],
+            "guardrails": [{"name": k, **v} for k, v in trace["guardrails"].items()]}
 
 
 def build_warehouse(path: Path, run_id: str) -> None:

@@ -44,13 +44,13 @@ def _rec(trace_user="u001"):
 
 
 def test_trace_renders_stages_filtered_items_and_guardrails_in_both_shapes():
-    for user in ("u001", "u002"):  # stages keyed by name (engine) and as a list
-        html = trace_html(fixture_run.trace_for(_rec(user)))
+    for trace in (fixture_run.trace_for(_rec("u001")), fixture_run.list_shaped(fixture_run.trace_for(_rec("u002")))):
+        html = trace_html(trace)  # stages keyed by name (the trace contract) and as a list
         assert "<script>" not in html
         assert f"predatory product {XSS_ESCAPED}" in html
         for stage in ("consent", "eligibility", "persona_match", "signal_triggers", "recency", "business_rules"):
             assert f"<td>{stage}</td>" in html
-        assert "<b>offer_payday</b>" in html and "<b>edu_overdraft</b>" in html
+        assert "<b>offer_payday</b>" in html and "<b>1 item(s)</b>: not relevant" in html and "edu_overdraft" in html
         assert html.count('<span class="ss-badge ss-pass">pass</span>') >= 6
         assert "Guardrails" in html and "granted" in html and "content-1" in html
 

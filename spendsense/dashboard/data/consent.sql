@@ -1,0 +1,17 @@
+-- Consent events as the dashboard shows them: the opstore's (SQLite; seq = recording order) and the warehouse
+-- copy's (DuckDB; recorded before all of the opstore's). The status is then derived by the one rule
+-- (spendsense/consent_order.sql via spendsense.consent), never here.
+
+-- name: opstore_events
+select event_id, user_id, event, occurred_at, source, actor, recorded_at, 'opstore' as origin, rowid as seq
+from consent_events order by rowid
+
+-- name: opstore_events_of_user
+select event_id, user_id, event, occurred_at, source, actor, recorded_at, 'opstore' as origin, rowid as seq
+from consent_events where user_id = $user_id order by rowid
+
+-- name: warehouse_events
+select event_id, user_id, event, strftime(occurred_at, '%Y-%m-%dT%H:%M:%S.%f+00:00') as occurred_at, source, actor,
+       null as recorded_at, 'warehouse' as origin, row_number() over () - 1 - count(*) over () as seq
+from consent_events
+where $user_id is null or user_id = $user_id

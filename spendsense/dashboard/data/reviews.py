@@ -1,0 +1,140 @@
+"""Review state of the run's recommendations (the latest review wins), the review queue, and the validation of a
+new review (reasons, eligible replacements, consent) before the opstore records it."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from spendsense.dashboard.data import consent
+from spendsense.dashboard.data.run import PublishedRun
+from spendsense.dashboard.data.store import OpStore
+
+SQL = "dashboard/data/reviews.sql"
+REVIEW_ACTIONS = ("approve", "override", "suppress", "flag")
+REASON_REQUIRED = ("override", "suppress", "flag")
+NEEDS_CONSENT = ("approve", "override")
+STATUS_OF_ACTION = {"approve": "approved", "override": "overridden", "suppress": "suppressed", "flag": "flagged"}
+STATUSES = ("pending", "flagged", "approved", "overridden", "suppressed")
+QUEUE_STATUSES = ("flagged", "pending")
+QUEUE_COLUMNS = ["status", "user_id", "window_days", "kind", "rank", "title", "item_id", "recommendation_id", "note"]
+REVIEW_COLUMNS = (("review_action", "action"), ("replacement_item_id", "replacement_item_id"),
+                  ("review_reason", "reason"), ("reviewed_by", "operator"), ("reviewed_at", "recorded_at"))
+
+
+def latest_reviews(ops: OpStore) -> pd.DataFrame:
+    """The newest review per recommendation (append-only store: state is the latest event)."""
+    df = ops.frame(SQL, "latest_reviews")
+    if not len(df):
+        return df
+    return df.groupby("recommendation_id", sort=False).tail(1).reset_index(drop=True)
+
+
+def latest_reviews_of(ops: OpStore, recommendation_ids: list[str]) -> dict[str, dict]:
+    """The newest review of each of these recommendations (by the opstore's recommendation index)."""
+    out: dict[str, dict] = {}
+    if not recommendation_ids:
+        return out
+    cur = ops.execute(SQL, "reviews_of", recommendation_ids=json.dumps([str(r) for r in recommendation_ids]))
+    cols = [d[0] for d in cur.description]
+    for row in cur.fetchall():
+        out[row[0]] = dict(zip(cols, row))  # later rows win
+    return out
+
+
+def with_reviews(recs: pd.DataFrame, ops: OpStore) -> pd.DataFrame:
+    """One user's recommendations with their latest review's columns and the resulting status."""
+    latest = latest_reviews_of(ops, recs["recommendation_id"].tolist())
+    for col, key in REVIEW_COLUMNS:
+        recs[col] = [latest.get(r, {}).get(key) for r in recs["recommendation_id"]]
+    recs["status"] = [STATUS_OF_ACTION.get(a, "pending") for a in recs["review_action"]]
+    return recs
+
+
+def status_all(run: PublishedRun, ops: OpStore) -> pd.DataFrame:
+    """Every recommendation of this run for a consenting user with its review status."""
+    if not run.has("recommendations"):
+        return pd.DataFrame(columns=["recommendation_id", "user_id", "status"])
+    recs = run.frame(SQL, "run_recommendation_users")
+    latest = latest_reviews(ops)
+    out = recs.merge(latest[["recommendation_id", "action"]] if len(latest) else
+                     pd.DataFrame(columns=["recommendation_id", "action"]), on="recommendation_id", how="left")
+    out["status"] = out["action"].map(STATUS_OF_ACTION).fillna("pending")
+    now = consent.status_all(run, ops)
+    granted = set(now.loc[now["status"] == "granted", "user_id"])
+    return out[out["user_id"].isin(granted)].drop(columns="action")
+
+
+def counts(run: PublishedRun, ops: OpStore) -> dict[str, int]:
+    """Recommendations of this run by review status."""
+    status = status_all(run, ops)
+    found = status["status"].value_counts().to_dict() if len(status) else {}
+    return {s: int(found.get(s, 0)) for s in STATUSES}
+
+
+def queue_size(run: PublishedRun, ops: OpStore) -> int:
+    """Recommendations waiting for a decision (pending or flagged) among consenting users."""
+    status = status_all(run, ops)
+    return int(status["status"].isin(QUEUE_STATUSES).sum()) if len(status) else 0
+
+
+def queue(run: PublishedRun, ops: OpStore, statuses: tuple[str, ...], limit: int) -> pd.DataFrame:
+    """Recommendations waiting for a decision, in the order of `statuses`, with title, user and latest note."""
+    status = status_all(run, ops)
+    status = status[status["status"].isin(statuses)]
+    if not len(status):
+        return pd.DataFrame(columns=[c for c in QUEUE_COLUMNS if c != "item_id"])
+    order = {s: i for i, s in enumerate(statuses)}
+    status = status.assign(_o=status["status"].map(order)).sort_values(
+        ["_o", "user_id", "recommendation_id"], kind="stable").head(limit)
+    recs = run.execute(SQL, "queue_rows", recommendation_ids=list(status["recommendation_id"])).df()
+    latest = latest_reviews(ops)
+    notes = (latest.set_index("recommendation_id")["reason"] if len(latest) else pd.Series(dtype=object))
+    out = status.drop(columns="_o").merge(recs, on="recommendation_id", how="left")
+    out["note"] = out["recommendation_id"].map(notes)
+    return out[QUEUE_COLUMNS]
+
+
+def history(ops: OpStore, user_id: str | None, limit: int) -> pd.DataFrame:
+    """Reviews, newest first (of one user, or of everyone)."""
+    if user_id:
+        return ops.frame(SQL, "review_history_of_user", user_id=user_id, limit=limit)
+    return ops.frame(SQL, "review_history", limit=limit)
+
+
+def recommendation(run: PublishedRun, recommendation_id: str) -> dict:
+    """One recommendation's row of this run (KeyError when it is not in the run)."""
+    if not run.has("recommendations"):
+        raise KeyError(f"run {run.run_id} has no recommendations")
+    df = run.frame(SQL, "recommendation", recommendation_id=recommendation_id)
+    if not len(df):
+        raise KeyError(f"recommendation {recommendation_id!r} is not in run {run.run_id}")
+    return df.iloc[0].to_dict()
+
+
+def check_action(action: str) -> None:
+    if action not in REVIEW_ACTIONS:
+        raise ValueError(f"unknown review action {action!r}; expected one of {', '.join(REVIEW_ACTIONS)}")
+
+
+def check_review(action: str, reason: str, replacement_item_id: str | None, eligible: set[str] | None,
+                 consent_status: str | None, recommendation_id: str, user_id: str) -> None:
+    """Raise (ValueError, PermissionError) unless this review may be recorded.
+
+    A reason is required to override, suppress or flag; an override needs one of the `eligible` replacements;
+    approve and override need granted consent (`consent_status`).
+    """
+    check_action(action)
+    if action in REASON_REQUIRED and not reason:
+        raise ValueError(f"a reason is required to {action} a recommendation")
+    if action == "override":
+        allowed = eligible or set()
+        if not replacement_item_id or replacement_item_id not in allowed:
+            raise ValueError(f"replacement {replacement_item_id!r} is not an eligible item for "
+                             f"{recommendation_id}; choose one of: {', '.join(sorted(allowed)) or '(none)'}")
+    elif replacement_item_id:
+        raise ValueError("a replacement item is only allowed with action 'override'")
+    if action in NEEDS_CONSENT and consent_status != "granted":
+        raise PermissionError(f"user {user_id} has no granted consent ({consent_status}); "
+                              f"their recommendations cannot be approved")
