@@ -19,10 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from spendsense import paths
+from spendsense import paths, sql
 
 STAGES = ("generate", "ingest", "signals", "personas", "recommend", "evaluate", "publish")
-FLOOR_SQL = (Path(__file__).parent / "bench_floor.sql")
 # issue 7's targets on the project's machine kind (2 cores, 24 GB): (report key, limit, unit, measure, applies
 # only at TARGET_USERS); the default `make run` target (<= 60 s) is measured by `spendsense run`, not here
 TARGET_USERS = 100_000
@@ -117,7 +116,7 @@ def _bench_probes(ctx: dict) -> dict:
     from spendsense.pipeline import as_date, connect
     from spendsense.recompute import single_user_latencies
 
-    floor_sql = FLOOR_SQL.read_text()
+    floor_sql = sql.query("bench_floor.sql").text
     with connect(ctx["warehouse"], read_only=True) as con:
         floor = []
         for _ in range(3):

@@ -166,7 +166,8 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
     import numpy as np
     import pandas as pd
 
-    from spendsense.evaluate import EvaluationInputs, evaluate, flat_metrics, load_evaluation_config, read_sql
+    from spendsense import sql
+    from spendsense.evaluate import EvaluationInputs, evaluate, flat_metrics, load_evaluation_config
     from spendsense.evaluate.truth import recommendation_truth
     from spendsense.recommend import replay_sample as replay_some
     from spendsense.recompute import single_user_latencies
@@ -193,11 +194,11 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
             signals_wide=read("select user_id, window_days, "
                               + ", ".join(f'"{s}"' for s in behavior_signals) + " from signals_wide"),
             persona_assignments=personas,
-            recommendation_counts=read(read_sql("recommendation_counts")),
-            explainability=read(read_sql("explainability")),
+            recommendation_counts=read(sql.query("evaluate/recommendation_counts.sql").text),
+            explainability=read(sql.query("evaluate/explainability.sql").text),
             audit=audit,
-            guardrail_counts=read(read_sql("guardrail_counts")),
-            eligibility_blocks=read(read_sql("eligibility_blocks")),
+            guardrail_counts=read(sql.query("evaluate/guardrail_counts.sql").text),
+            eligibility_blocks=read(sql.query("evaluate/eligibility_blocks.sql").text),
             funnel=read("select * from recommendation_funnel order by kind, stage_order"),
             shortfalls=read("select * from recommendation_shortfalls"),
             skipped_users=read("select * from skipped_users"),
@@ -205,7 +206,7 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
             single_user_ms=timings_ms,
             replays=replay_some(warehouse, engine.catalog, engine.guardrails, n=replay_sample),
             n_offers=len(catalog.offers),
-            truth=recommendation_truth(read(read_sql("truth_inputs")), read("select * from signals_wide"), catalog),
+            truth=recommendation_truth(read(sql.query("evaluate/truth_inputs.sql").text), read("select * from signals_wide"), catalog),
             ground_truth=pd.read_parquet(truth_path) if truth_path.exists() else None,
         )
     evaluation = evaluate(inputs, cfg)

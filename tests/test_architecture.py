@@ -40,13 +40,7 @@ SAME_LAYER: set[tuple[str, str]] = {
 # Imports on main that break the rules and are being fixed on other branches (issue 13). Each is
 # (importing module, imported unit). Delete an entry when its branch is merged; the test fails on a stale entry
 # and on any forbidden import not listed here.
-ALLOWED_FOR_NOW: set[tuple[str, str]] = {
-    # recommend keeps re-exports of the single-user recompute (now spendsense.recompute) until the dashboard imports
-    # it from its new home
-    ("spendsense.recommend.single_user", "recompute"),
-    ("spendsense.recommend.single_user", "engine_config"),
-    ("spendsense.recommend", "recompute"),
-}
+ALLOWED_FOR_NOW: set[tuple[str, str]] = set()
 
 ROOT = paths.PACKAGE_DIR
 _NAME = re.compile(r"^spendsense(\.[A-Za-z_]\w*)+$")

@@ -11,7 +11,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from spendsense import paths, sql
+from spendsense import paths
 from spendsense.config import StrictModel, load_config
 from spendsense.content.models import Trigger
 from spendsense.evaluate.agreement import persona_agreement
@@ -42,11 +42,6 @@ class EvaluationConfig(StrictModel):
 def load_evaluation_config(path: Path | str | None = None) -> EvaluationConfig:
     """Read and validate config/evaluation.yaml."""
     return load_config(path or paths.CONFIG_DIR / "evaluation.yaml", EvaluationConfig)
-
-
-def read_sql(name: str) -> str:
-    """Text of one parameterless evaluation query (spendsense/evaluate/<name>.sql), through spendsense.sql."""
-    return sql.query(f"evaluate/{name}.sql").bind()[0]
 
 
 @dataclass

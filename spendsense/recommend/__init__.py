@@ -8,8 +8,7 @@ Public API:
     explain(warehouse_path, rec_id) -> str;  full_trace(con, rec_id) -> dict
     replay_sample(warehouse_path, catalog, guardrails, n=50, seed=0) -> DataFrame
 
-The single-user recompute lives with the orchestration (spendsense.recompute); `recompute_user` and
-`UserRecompute` are still importable from here (resolved on first use) for the dashboard.
+The single-user recompute lives with the orchestration (spendsense.recompute).
 """
 
 from spendsense.recommend.engine import RecommendInputs, RecommendOutputs, recommend
@@ -38,7 +37,6 @@ __all__ = [
     "RecommendOutputs",
     "ReplayResult",
     "UnknownRecommendation",
-    "UserRecompute",
     "create_tables",
     "delivered_recommendations",
     "explain",
@@ -47,19 +45,9 @@ __all__ = [
     "full_traces",
     "read_inputs",
     "recommend",
-    "recompute_user",
     "replay",
     "replay_sample",
     "replay_trace",
     "write_outputs",
 ]
 
-
-def __getattr__(name: str):
-    """recompute_user and UserRecompute from their new home, spendsense.recompute (an import on first use, so
-    recommend never imports the orchestration layer at load)."""
-    if name in ("recompute_user", "UserRecompute"):
-        from spendsense import recompute
-
-        return getattr(recompute, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,7 +6,6 @@
 -- are rendered to JSON text once per decision_contexts row and spliced into each recommendation's trace; the text is
 -- the same, byte for byte, as rendering the whole trace with one to_json: a nested value renders as to_json(value),
 -- or null when the value is NULL.
-create view if not exists decision_traces as
 with
 
 recs as (

@@ -40,7 +40,7 @@ from spendsense.recommend.inputs import (
     sorted_windows,
     window_features,
 )
-from spendsense.recommend.outputs import OUTPUT_TABLES, RecommendOutputs, empty_outputs, read_sql
+from spendsense.recommend.outputs import OUTPUT_TABLES, RecommendOutputs, empty_outputs
 from spendsense.recommend.rationales import RenderedUnits, render_units
 from spendsense.recommend.select import (
     KEYS,
@@ -54,7 +54,7 @@ from spendsense.recommend.select import (
 
 # the engine's contract, importable from here as before
 __all__ = ["OUTPUT_TABLES", "RecommendInputs", "RecommendOutputs", "consent_by_user", "empty_outputs", "naive_utc",
-           "read_sql", "recommend", "select_and_render", "stage_codes", "window_features"]
+           "recommend", "select_and_render", "stage_codes", "window_features"]
 
 
 # ----------------------------------------------------------------------------------- selection + render

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from spendsense import sql
 from spendsense.recommend.tables import TABLE_COLUMNS
 
-SQL_DIR = Path(__file__).resolve().parent
 OUTPUT_TABLES = ("recommendations", "recommendation_traces", "decision_contexts", "recommendation_shortfalls",
                  "recommendation_funnel", "guardrail_events")
 _ARROW_TYPES = {"VARCHAR": pa.string(), "JSON": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
@@ -20,14 +19,6 @@ _ARROW_TYPES = {"VARCHAR": pa.string(), "JSON": pa.string(), "INTEGER": pa.int32
                 "VARCHAR[]": pa.list_(pa.string())}
 
 
-def read_sql(name: str) -> str:
-    """Text of one of the recommend step's .sql files (read once per process)."""
-    if name not in _SQL:
-        _SQL[name] = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-    return _SQL[name]
-
-
-_SQL: dict[str, str] = {}
 
 
 class RecommendOutputs:
@@ -74,8 +65,7 @@ class RecommendOutputs:
             con.register("recommendations", self._arrow["recommendations"])
             con.register("recommendation_traces", self._arrow["recommendation_traces"])
             con.register("decision_contexts", self._arrow["decision_contexts"])
-            sql = read_sql("decision_traces").replace("create view if not exists decision_traces as", "", 1)
-            return con.sql(sql).to_arrow_table().to_pandas()
+            return con.sql(sql.query("recommend/decision_traces.sql").text).to_arrow_table().to_pandas()
 
 
 def arrow_table(columns: dict[str, object], name: str) -> pa.Table:

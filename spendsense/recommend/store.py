@@ -9,9 +9,9 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from spendsense import paths
+from spendsense import paths, sql
 from spendsense.recommend.inputs import RecommendInputs, naive_utc
-from spendsense.recommend.outputs import OUTPUT_TABLES, RecommendOutputs, read_sql
+from spendsense.recommend.outputs import OUTPUT_TABLES, RecommendOutputs
 from spendsense.recommend.tables import TABLE_COLUMNS
 
 WRITE_BATCH = 122_880  # one DuckDB row group
@@ -53,7 +53,8 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
     for name, columns in TABLE_COLUMNS.items():
         cols = ", ".join(f'"{c}" {t}' for c, t in columns)
         con.execute(f'create table if not exists "{name}" ({cols})')
-    con.execute(read_sql("decision_traces"))
+    view = sql.query("recommend/ddl.sql", "decision_traces_view")
+    con.execute(view.fill(query=sql.query("recommend/decision_traces.sql").text).text)
 
 
 def write_outputs(con: duckdb.DuckDBPyConnection, outputs: RecommendOutputs) -> None:
@@ -104,7 +105,7 @@ def delivered_recommendations(warehouse_path: str | Path, opstore_path: str | Pa
         ocon.close()
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
         try:
-            recs = con.execute(read_sql("latest_run_recommendations")).df()
+            recs = con.execute(*sql.query("recommend/latest_run_recommendations.sql").bind()).df()
         except duckdb.CatalogException:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     recs = recs[recs["user_id"].isin(granted)].reset_index(drop=True)

@@ -250,7 +250,7 @@ def test_recompute_is_reported_unavailable_without_the_engine_function(make_data
     data = make_data("operator")
     monkeypatch.setattr(DashboardData, "recompute_function", staticmethod(lambda: None))
     ok, why = data.recompute_available()
-    assert not ok and "spendsense.recommend.single_user.recompute_user" in why
+    assert not ok and "spendsense.recompute.recompute_user" in why
     with pytest.raises(RuntimeError, match="unavailable"):
         data.recompute("u001")
 

@@ -1,6 +1,6 @@
 """On-demand recompute of one user through the engine's single-user path, for display only, masked for the role.
 
-The engine function is `spendsense.recommend.single_user.recompute_user`, imported plainly (on first use: the
+The engine function is `spendsense.recompute.recompute_user`, imported plainly (on first use: the
 engine's imports are not paid at kernel start). The published run is never modified.
 """
 
@@ -15,14 +15,14 @@ import pandas as pd
 from spendsense.dashboard.data.redaction import redact_deep
 from spendsense.dashboard.render import parse_json
 
-FUNCTION_NAME = "spendsense.recommend.single_user.recompute_user"
+FUNCTION_NAME = "spendsense.recompute.recompute_user"
 JSON_COLUMNS = ("criteria", "trace", "facts")
 
 
 def engine_function() -> Callable | None:
     """The engine's single-user recompute, or None when this install does not provide it."""
     try:
-        from spendsense.recommend.single_user import recompute_user
+        from spendsense.recompute import recompute_user
     except ImportError:
         return None
     return recompute_user

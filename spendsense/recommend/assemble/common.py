@@ -11,9 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from spendsense import sql
 from spendsense.content import ScoringConfig
 from spendsense.content.formats import STRING, join, where
-from spendsense.recommend.outputs import read_sql
 from spendsense.recommend.rationales import RenderedUnits
 from spendsense.recommend.select import Candidates, Items, Selection
 
@@ -73,8 +73,8 @@ def hashed_ids(run_id: str, con: duckdb.DuckDBPyConnection, user, window: np.nda
         return pa.array(out, STRING)
     con.register("id_rows", pa.table({"user_id": user, "window_days": pa.array(window), "item_id": item}))
     try:
-        return con.sql(read_sql("ids"), params={"run_id": run_id}).to_arrow_table().column("id") \
-            .combine_chunks()
+        text, params = sql.query("recommend/ids.sql").bind(run_id=run_id)
+        return con.sql(text, params=params).to_arrow_table().column("id").combine_chunks()
     finally:
         con.unregister("id_rows")
 

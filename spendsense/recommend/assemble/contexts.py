@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from spendsense import sql
 from spendsense.content import PERSONA_TAGS, ScoringConfig
 from spendsense.content.formats import STRING, join
 from spendsense.recommend.assemble.common import (
@@ -24,7 +25,6 @@ from spendsense.recommend.assemble.common import (
     row_lists,
 )
 from spendsense.recommend.inputs import COUNTERFACTUAL_COLUMNS, SUBTYPES
-from spendsense.recommend.outputs import read_sql
 from spendsense.recommend.select import (
     CUT_GENERAL,
     CUT_MAX,
@@ -262,8 +262,8 @@ def criteria_matched(criteria: pd.Series, matched_bits: np.ndarray) -> pa.Array:
     if not pc.all(pc.equal(pc.list_value_length(parts), size)).as_py():
         with duckdb.connect() as con:
             con.register("crit", pa.table({"criteria": arr, "bits": pa.array(matched_bits)}))
-            return con.sql(read_sql("criteria_matched"), params={"persona_ids": list(PERSONA_TAGS)}) \
-                .to_arrow_table().column(0).combine_chunks()
+            text, params = sql.query("recommend/criteria_matched.sql").bind(persona_ids=list(PERSONA_TAGS))
+            return con.sql(text, params=params).to_arrow_table().column(0).combine_chunks()
     flat = pc.list_flatten(parts)
     passed = pc.ends_with(flat, '"passed":true').to_numpy(zero_copy_only=False)
     tags = list(PERSONA_TAGS)
