@@ -105,6 +105,12 @@ def signals_step(warehouse: str | Path, opstore: str | Path, as_of: str | dt.dat
     return tables
 
 
+def persona_assignments(warehouse: str | Path):
+    """The stored persona_assignments table of a warehouse (for the report's persona mix)."""
+    with connect(warehouse, read_only=True) as con:
+        return con.execute("select * from persona_assignments").df()
+
+
 def personas_step(warehouse: str | Path):
     """Assign one persona per user and window from the stored signals, and store the assignments and, beside
     them, what would change each one (persona_counterfactuals)."""
