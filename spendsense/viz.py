@@ -17,7 +17,7 @@ PERSONA_ORDER = ["high_utilization", "variable_income_budgeter", "cash_flow_stre
 
 
 def _style(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
-    fig.update_layout(template=TEMPLATE, title=title, height=height, margin=dict(l=40, r=20, t=60, b=40))
+    fig.update_layout(template=TEMPLATE, title=title, height=height, margin={"l": 40, "r": 20, "t": 60, "b": 40})
     return fig
 
 
@@ -32,12 +32,12 @@ def transactions_per_month(monthly: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     fig.add_bar(x=monthly["month"], y=monthly["transactions"], name="transactions", marker_color="#7f9cc7")
     fig.add_scatter(x=monthly["month"], y=monthly["money_out"], name="money out ($)", yaxis="y2",
-                    line=dict(color="#c7522a"))
+                    line={"color": "#c7522a"})
     fig.add_scatter(x=monthly["month"], y=monthly["money_in"], name="money in ($)", yaxis="y2",
-                    line=dict(color="#2a9d8f"))
-    fig.update_layout(yaxis=dict(title="transactions"),
-                      yaxis2=dict(title="dollars", overlaying="y", side="right", showgrid=False),
-                      legend=dict(orientation="h", y=-0.2))
+                    line={"color": "#2a9d8f"})
+    fig.update_layout(yaxis={"title": "transactions"},
+                      yaxis2={"title": "dollars", "overlaying": "y", "side": "right", "showgrid": False},
+                      legend={"orientation": "h", "y": -0.2})
     return _style(fig, "Transactions per month")
 
 
@@ -82,7 +82,7 @@ def window_scatter(wide: pd.DataFrame, signal: str) -> go.Figure:
     lim = pd.concat([pivot["30"], pivot["180"]]).dropna()
     if len(lim):
         fig.add_shape(type="line", x0=lim.min(), y0=lim.min(), x1=lim.max(), y1=lim.max(),
-                      line=dict(dash="dot", color="grey"))
+                      line={"dash": "dot", "color": "grey"})
     return _style(fig, f"{signal}: 30-day vs 180-day window")
 
 
@@ -100,7 +100,7 @@ def persona_transitions(assignments: pd.DataFrame) -> go.Figure:
     pivot = assignments.pivot(index="user_id", columns="window_days", values="persona_id")
     matrix = pd.crosstab(pivot[180], pivot[30]).reindex(index=PERSONA_ORDER, columns=PERSONA_ORDER, fill_value=0)
     fig = px.imshow(matrix, text_auto=True, color_continuous_scale="Blues",
-                    labels=dict(x="persona, 30 days", y="persona, 180 days", color="users"))
+                    labels={"x": "persona, 30 days", "y": "persona, 180 days", "color": "users"})
     return _style(fig, "Persona transitions: 180-day → 30-day", height=480)
 
 

@@ -22,7 +22,6 @@ from spendsense.content.models import (
     Guardrails,
     Offer,
     RationaleTemplate,
-    ScoringConfig,
     ToneRule,
     Trigger,
 )
@@ -35,6 +34,7 @@ from spendsense.content.rationale import (
     verify_rationale,
 )
 from spendsense.content.rationale_inputs import rationale_inputs
+from spendsense.content.scoring import ScoringConfig
 from spendsense.content.triggers import trigger_matches
 
 __all__ = [

@@ -23,9 +23,9 @@ from spendsense.content.models import (
     Guardrails,
     Offer,
     RationaleTemplate,
-    ScoringConfig,
     normalize_product_type,
 )
+from spendsense.content.scoring import ScoringConfig
 from spendsense.content.tone_match import find_tone_matches
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

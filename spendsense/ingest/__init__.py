@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 from tqdm.auto import tqdm
 
-from spendsense.ingest import load, readers, validate
+from spendsense.ingest import load, plaid_json, readers, validate
 from spendsense.ingest.problems import KEEP_CAP, REPORT_CAP, IngestError, Problem
 from spendsense.schema import TABLE_ORDER
 
@@ -126,7 +126,7 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str, opstore_path: Path 
                     problems += stage(con, source, staging)
                     bar.step(f"read {source.path.name}")
                 if json_sources:
-                    problems += readers.stage_json(con, json_sources, staging,
+                    problems += plaid_json.stage_json(con, json_sources, staging,
                                                    tick=lambda n: bar.step("read JSON", n))
                 views, column_problems = validate.build_views(con, staging, sources)
                 problems += column_problems

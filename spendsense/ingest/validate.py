@@ -19,8 +19,9 @@ import duckdb
 
 from spendsense import consent, sql
 from spendsense.ingest import templates
+from spendsense.ingest.plaid_json import json_field_label
 from spendsense.ingest.problems import KEEP_CAP, Problem
-from spendsense.ingest.readers import Source, Staging, json_field_label, quote
+from spendsense.ingest.readers import Source, Staging, quote
 from spendsense.schema import ACCOUNT_TYPES, ENUMS, FOREIGN_KEYS, PRIMARY_KEYS, TABLES, Column, category_codes
 
 MIN_DATE, MAX_DATE = dt.date(1970, 1, 1), dt.date(2100, 12, 31)

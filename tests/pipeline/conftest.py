@@ -9,15 +9,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # golden_outputs (tests run with --import-mode=importlib)
 
-from spendsense import paths  # noqa: E402
-from spendsense.jupyter_env import project_jupyter_env  # noqa: E402
+from spendsense import paths
+from spendsense.jupyter_env import project_jupyter_env
 
 SMALL_USERS = 40
 
 
 def _spendsense(*args: str, env: dict, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run the CLI in a subprocess, as a user or a scheduler would."""
-    return subprocess.run([sys.executable, "-m", "spendsense", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "spendsense", *args], check=False, env=env, capture_output=True, text=True,
                           timeout=timeout, cwd=paths.PROJECT_ROOT)
 
 
