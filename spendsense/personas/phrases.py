@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from spendsense import paths
 from spendsense.config import StrictModel, load_config
+from spendsense.content.formats import format_values as catalog_format_values
 from spendsense.personas.config import NONE_PERSONA_ID, PersonaConfig, rule_conditions
 
 Format = Literal["usd", "pct", "months", "days", "count", "flag", "text"]
@@ -74,7 +75,7 @@ def check_phrases(phrases: SignalPhrases, cfg: PersonaConfig) -> None:
         raise ValueError(f"signal phrases: no entry for persona(s) {', '.join(lacking)}")
 
 
-# --- vectorized formatting: the same text as spendsense.content.format_value, for whole arrays ---------------
+# --- vectorized formatting: the catalog's (spendsense.content.formats), plus flags and a plain number ---------------
 
 def _rounded(x: np.ndarray, places: int) -> pa.Array:
     """|x| rounded half away from zero on its shortest decimal spelling (as format_value does), as decimals."""
@@ -97,34 +98,6 @@ def _signed(x: np.ndarray, body: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise(pa.array(np.where(np.signbit(x), "-", "")), body, "")
 
 
-def _with_unit(x: np.ndarray, places: int, one: str, many: str) -> pa.Array:
-    """x rounded to places, grouped, with a singular unit at exactly 1 and a plural otherwise."""
-    rounded = _rounded(x, places)
-    unit = pc.if_else(pc.and_(pc.equal(rounded, pa.scalar(1, rounded.type)), pa.array(~np.signbit(x))), one, many)
-    return pc.binary_join_element_wise(_signed(x, _grouped(pc.cast(rounded, pa.string()))), unit, " ")
-
-
-def _usd(x: np.ndarray) -> pa.Array:
-    """Dollars: whole dollars from $100, cents below unless they are .00, '-$' for negatives."""
-    cents = _rounded(x, 2)
-    cents_text = pc.cast(cents, pa.string())
-    whole = pc.cast(_rounded(x, 0), pa.string())
-    body = pc.if_else(pc.greater_equal(cents, pa.scalar(100, cents.type)), whole,
-                      pc.if_else(pc.ends_with(cents_text, ".00"), pc.utf8_slice_codeunits(cents_text, 0, -3),
-                                 cents_text))
-    negative = pc.and_(pa.array(x < 0), pc.not_equal(cents, pa.scalar(0, cents.type)))
-    return pc.binary_join_element_wise(pc.if_else(negative, "-$", "$"), _grouped(body), "")
-
-
-def _pct(x: np.ndarray) -> pa.Array:
-    """A fraction as a whole percent; a non-zero value that rounds to 0 reads 'less than 1%'."""
-    hundred = x * 100
-    rounded = _rounded(hundred, 0)
-    text = pc.binary_join_element_wise(_signed(hundred, _grouped(pc.cast(rounded, pa.string()))), "%", "")
-    tiny = pc.and_(pc.equal(rounded, pa.scalar(0, rounded.type)), pa.array(x != 0))
-    return pc.if_else(tiny, "less than 1%", text)
-
-
 def format_number(values: np.ndarray, places: int) -> pa.Array:
     """Numbers rounded half away from zero to `places` decimals, grouped by thousands ("1,234.5")."""
     x = np.asarray(values, dtype=float)
@@ -132,20 +105,17 @@ def format_number(values: np.ndarray, places: int) -> pa.Array:
 
 
 def format_values(values: np.ndarray, fmt: Format) -> pa.Array:
-    """Each value formatted as format_value(value, fmt) would (null where the value is missing)."""
+    """Each value formatted as format_value(value, fmt) would (null where the value is missing): the catalog's
+    vectorized formatter for numbers, plus the counterfactuals' own text and flag (yes/no) formats."""
     if fmt == "text":
         return pc.cast(pa.array(np.asarray(values, dtype=object), from_pandas=True), pa.string())
     x = np.asarray(values, dtype=float)
-    if fmt == "usd":
-        return _usd(x)
-    if fmt == "pct":
-        return _pct(x)
-    if fmt == "months":
-        return _with_unit(x, 1, "month", "months")
-    if fmt == "days":
-        return _with_unit(x, 0, "day", "days")
-    if fmt == "count":
-        return format_number(x, 0)
     if fmt == "flag":
         return pc.if_else(pa.array(x == 1), "yes", pc.if_else(pa.array(np.isnan(x)), pa.scalar(None, pa.string()), "no"))
-    raise ValueError(f"unknown format {fmt!r}")
+    if fmt not in ("usd", "pct", "months", "days", "count"):
+        raise ValueError(f"unknown format {fmt!r}")
+    present = ~np.isnan(x)
+    out = pa.nulls(len(x), pa.string())
+    if present.any():
+        out = pc.replace_with_mask(out, pa.array(present), catalog_format_values(x[present], fmt))
+    return out
