@@ -18,6 +18,7 @@ Typical use:
   spendsense generate --users 1000    write a synthetic dataset
   spendsense ingest data/x --db w.duckdb
   spendsense explain REC_ID           show why a recommendation was made
+  spendsense consent status           consent of every user (grant, revoke, import, history too)
 """
 
 

@@ -195,28 +195,44 @@ def _stored_occurred(occurred_at, recorded: str, what: str) -> str:
 
 
 def record_consent(con: sqlite3.Connection, user_id: str, event: str, source: str, actor: str,
-                   occurred_at=None, role: str = "system") -> str:
+                   occurred_at=None, role: str = "system", reason: str | None = None) -> str:
     """Record a consent grant or revocation (and its audit row) and return the new event_id.
 
     An occurred_at after now (beyond the clock-skew allowance) raises FutureConsentError; within it, the stored
-    time is clamped to the recording time (spendsense.consent).
+    time is clamped to the recording time (spendsense.consent). A reason, if given, is kept in the audit row.
     """
-    _required_text(user_id=user_id, source=source, actor=actor, role=role)
+    return record_consents(con, [user_id], event, source, actor, occurred_at, role, reason)[0]
+
+
+def record_consents(con: sqlite3.Connection, user_ids: list[str], event: str, source: str, actor: str,
+                    occurred_at=None, role: str = "system", reason: str | None = None) -> list[str]:
+    """record_consent for several users in ONE transaction (all or nothing); returns their event_ids in order."""
+    user_ids = list(user_ids)
+    if not user_ids:
+        raise ValueError("user_id is required")
+    for user_id in user_ids:
+        _required_text(user_id=user_id)
+    _required_text(source=source, actor=actor, role=role)
     if event not in CONSENT_EVENTS:
         raise ValueError(f"event must be one of {', '.join(CONSENT_EVENTS)}, not {event!r}")
-    event_id = uuid.uuid4().hex
+    event_ids = []
     with _write(con):
         recorded = _now()  # taken inside the write lock: recording order and recorded_at agree
-        occurred = _stored_occurred(occurred_at, recorded, f"consent {event} for user {user_id}") \
-            if occurred_at is not None else recorded
-        con.execute(
-            "insert into consent_events (event_id, user_id, event, occurred_at, source, actor, recorded_at)"
-            " values (?, ?, ?, ?, ?, ?, ?)",
-            (event_id, user_id, event, occurred, source, actor, recorded),
-        )
-        _insert_audit(con, actor, role, f"consent.{event}", user_id,
-                      {"event_id": event_id, "source": source, "occurred_at": occurred})
-    return event_id
+        for user_id in user_ids:
+            event_id = uuid.uuid4().hex
+            occurred = _stored_occurred(occurred_at, recorded, f"consent {event} for user {user_id}") \
+                if occurred_at is not None else recorded
+            con.execute(
+                "insert into consent_events (event_id, user_id, event, occurred_at, source, actor, recorded_at)"
+                " values (?, ?, ?, ?, ?, ?, ?)",
+                (event_id, user_id, event, occurred, source, actor, recorded),
+            )
+            detail = {"event_id": event_id, "source": source, "occurred_at": occurred}
+            if reason is not None and str(reason).strip():
+                detail["reason"] = str(reason).strip()
+            _insert_audit(con, actor, role, f"consent.{event}", user_id, detail)
+            event_ids.append(event_id)
+    return event_ids
 
 
 def import_consent_events(con: sqlite3.Connection, df: pd.DataFrame, actor: str = "spendsense ingest") -> int:
@@ -278,6 +294,20 @@ def consent_status(con: sqlite3.Connection, as_of=None, user_id: str | None = No
               + (" and user_id = :user_id" if user_id is not None else ""))  # per-user index
     return _frame(con, consent_rule.status_sql(events), {"before": _exclusive_bound(as_of), "user_id": user_id},
                   times=("occurred_at",))
+
+
+def consent_reasons(con: sqlite3.Connection, user_id: str) -> dict[str, str]:
+    """event_id -> the reason (or dashboard note) the audit log records for that consent event of the user."""
+    rows = con.execute(
+        "select json_extract(detail, '$.event_id'),"
+        " coalesce(json_extract(detail, '$.reason'), json_extract(detail, '$.note'))"
+        " from audit_log where target = ? and action in ('consent.granted', 'consent.revoked', 'consent.note')"
+        " order by rowid", (user_id,))
+    reasons: dict[str, str] = {}
+    for event_id, reason in rows:
+        if event_id and reason:
+            reasons[event_id] = f"{reasons[event_id]}; {reason}" if event_id in reasons else reason
+    return reasons
 
 
 def consent_watermark(con: sqlite3.Connection) -> int:

@@ -18,12 +18,13 @@ SQL = "dashboard/data/consent.sql"
 COLUMNS = ["event_id", "user_id", "event", "occurred_at", "source", "actor", "recorded_at", "origin"]
 
 
-def events(run: PublishedRun, ops: OpStore, user_id: str | None = None) -> pd.DataFrame:
-    """The events (of one user, or of everyone), oldest first, with `events_after` (0 = the current status)."""
+def events(run: PublishedRun | None, ops: OpStore, user_id: str | None = None) -> pd.DataFrame:
+    """The events (of one user, or of everyone), oldest first, with `events_after` (0 = the current status);
+    without a run (nothing published yet, e.g. `spendsense consent`) the opstore's events only."""
     stored = (ops.frame(SQL, "opstore_events_of_user", user_id=user_id) if user_id
               else ops.frame(SQL, "opstore_events"))
     frames = [stored]
-    if run.has("consent_events"):
+    if run is not None and run.has("consent_events"):
         copy = run.frame(SQL, "warehouse_events", user_id=user_id or None)
         frames.append(copy[~copy["event_id"].isin(set(stored["event_id"]))])
     frames = [f for f in frames if len(f)]
@@ -33,21 +34,21 @@ def events(run: PublishedRun, ops: OpStore, user_id: str | None = None) -> pd.Da
     return consent_rule.ranked(merged)[COLUMNS + ["events_after"]]
 
 
-def status_all(run: PublishedRun, ops: OpStore) -> pd.DataFrame:
+def status_all(run: PublishedRun | None, ops: OpStore) -> pd.DataFrame:
     """Current consent status of every user with an event: user_id, status, occurred_at."""
     ranked = events(run, ops)
     last = ranked[ranked["events_after"] == 0]
     return last.rename(columns={"event": "status"})[["user_id", "status", "occurred_at"]]
 
 
-def history(run: PublishedRun, ops: OpStore, user_id: str) -> list[dict]:
+def history(run: PublishedRun | None, ops: OpStore, user_id: str) -> list[dict]:
     """One user's events, oldest first, as dicts (missing values None)."""
     ranked = events(run, ops, user_id)
     rows = ranked.drop(columns="events_after").astype(object).where(ranked.notna(), None)
     return rows.to_dict("records")
 
 
-def status(run: PublishedRun, ops: OpStore, user_id: str) -> tuple[str, dict]:
+def status(run: PublishedRun | None, ops: OpStore, user_id: str) -> tuple[str, dict]:
     """(granted | revoked | none, the event that decides it)."""
     rows = history(run, ops, user_id)
     return (str(rows[-1]["event"]), rows[-1]) if rows else ("none", {})
