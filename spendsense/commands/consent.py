@@ -183,13 +183,11 @@ class _Context:
         """The user_ids neither the run's users table nor the opstore knows, in the order given."""
         from spendsense import opstore
 
-        in_store = set(opstore.consent_status(self.store.con)["user_id"]) if user_ids else set()
-        in_run = self.run is not None and self.run.has("users")
-        out = []
-        for user_id in dict.fromkeys(user_ids):
-            if user_id not in in_store and not (in_run and self.run.user_exists(user_id)):
-                out.append(user_id)
-        return out
+        wanted = [u for u in dict.fromkeys(user_ids) if u]
+        in_store = set(opstore.consent_status(self.store.con)["user_id"]) if wanted else set()
+        rest = [u for u in wanted if u not in in_store]
+        in_run = self.run.known_users(rest) if rest and self.run is not None else set()  # one query for all
+        return [u for u in dict.fromkeys(user_ids) if u not in in_store and u not in in_run]
 
     def unknown_message(self, users: list[str]) -> str:
         shown = ", ".join(users[:20]) + (f" and {len(users) - 20} more" if len(users) > 20 else "")

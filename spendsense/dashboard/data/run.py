@@ -71,6 +71,12 @@ class PublishedRun:
     def user_exists(self, user_id: str) -> bool:
         return bool(user_id) and bool(self.rows(SQL, "user_exists", user_id=user_id))
 
+    def known_users(self, user_ids) -> set[str]:
+        """The given user_ids that the run's users table holds (one query for all of them)."""
+        if not self.has("users") or not len(user_ids):
+            return set()
+        return {r[0] for r in self.rows(SQL, "known_users", user_ids=list(user_ids))}
+
     def user_names(self, user_ids) -> dict[str, str]:
         """user_id -> name (unmasked: callers mask for the role)."""
         if not self.has("users") or not len(user_ids):

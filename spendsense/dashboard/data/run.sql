@@ -26,5 +26,8 @@ select count(*), count(distinct user_id) from recommendations
 -- name: user_exists
 select 1 from users where user_id = $user_id
 
+-- name: known_users
+select user_id from users where user_id in (select unnest($user_ids))
+
 -- name: user_names
 select user_id, name from users where user_id in (select unnest($user_ids))
