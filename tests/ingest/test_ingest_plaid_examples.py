@@ -7,9 +7,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from spendsense import paths
 from spendsense.ingest import IngestError, ingest
 
-EXAMPLES = Path("/work/shared/plaid/openapi_examples")
+# the shared Plaid reference material beside the repository (as CI lays it out), else the workplace's copy
+EXAMPLES = next((p for p in (paths.PROJECT_ROOT.parent / "shared" / "plaid" / "openapi_examples",
+                             Path("/work/shared/plaid/openapi_examples")) if p.is_dir()),
+                Path("/work/shared/plaid/openapi_examples"))
 NAMES = ("accounts_get", "accounts_balance_get", "transactions_get", "transactions_sync", "liabilities_get")
 ITEM = "eVBnVMp7zdTJLkRNr33Rs6zr7KNJqBFL9DrE6"
 
