@@ -107,3 +107,26 @@ def test_revoked_preview_body_says_so_and_lists_nothing():
                               message="Consent revoked: this customer sees no recommendations.")
     body = preview_body_html(preview)
     assert "Consent revoked" in body and "ss-item" not in body
+
+
+def test_what_would_change_and_admitted_by_are_shown_escaped():
+    from spendsense.dashboard.recommendations import recommendation_details_html
+    from spendsense.dashboard.user import personas_html
+
+    trace = {"stages": {"signal_triggers": {"admitted_by": [f"max_utilization = 0.68 (>= 0.3, clears it by 0.38) {XSS}"]}},
+             "what_would_change": {"text": f"Highest card utilization from 68% to below 50% → none {XSS}"}}
+    html = recommendation_details_html({"facts": [], "recommendation_id": "r"}, trace)
+    assert "Admitted by:" in html and "clears it by 0.38" in html and XSS not in html
+    assert "What would change the persona:" in html and "to below 50%" in html
+    general = recommendation_details_html({"facts": []}, {"stages": {"signal_triggers": {"admitted_by": []}}})
+    assert "general-audience item" in general
+    personas = pd.DataFrame([{"window_days": 30, "persona_id": "high_utilization", "persona_name": "High Utilization",
+                              "matched_personas": ["high_utilization"], "criteria": [],
+                              "text_operator": "Interest charged from $42 to $0 → none"}])
+    assert "What would change this:</b> Interest charged from $42 to $0 → none" in personas_html(personas)
+    items = pd.DataFrame([{"item_id": "a", "kind": "education", "title": "T", "summary": None, "rationale": "R",
+                           "disclosure": fixture_run.DISCLOSURE}])
+    preview = CustomerPreview(user_id="u001", greeting_name="Jane", consent_status="granted", run_id="r1",
+                              items=items, what_would_change=[f"If your savings grew by 2%, {XSS}"])
+    body = preview_body_html(preview)
+    assert "What could change what you see" in body and "If your savings grew by 2%" in body and XSS not in body
