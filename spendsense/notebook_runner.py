@@ -280,9 +280,13 @@ def withhold_changed_consent(warehouse: Path, since_mark: int) -> list[str]:
             " on t.database_name = c.database_name and t.schema_name = c.schema_name"
             " and t.table_name = c.table_name where c.column_name = 'user_id'"
             " and c.database_name = current_database() order by 1").fetchall() if t not in keep]
-        wcon.register("changed_now", pd.DataFrame({"user_id": pd.Series(sorted(changed), dtype=object)}))
-        wcon.register("granted_now", pd.DataFrame({"user_id": pd.Series(sorted(granted), dtype=object)}))
-        where = "user_id in (select user_id from changed_now) or user_id not in (select user_id from granted_now)"
+        # withheld: users whose consent changed during the run, and users processed as consenting who are not
+        # granted now; a user skipped from the start (no consent) keeps the record of that skip
+        processed = {u for (u,) in wcon.execute("select distinct user_id from signals_wide").fetchall()} \
+            if "signals_wide" in derived else set()
+        targets = set(changed) | (processed - set(granted))
+        wcon.register("withheld_now", pd.DataFrame({"user_id": pd.Series(sorted(targets), dtype=object)}))
+        where = "user_id in (select user_id from withheld_now)"
         wcon.execute("begin transaction")
         users = sorted({u for table in derived
                         for (u,) in wcon.execute(f'select distinct user_id from "{table}" where {where}').fetchall()})

@@ -243,3 +243,22 @@ def test_a_user_who_revokes_during_the_run_is_withheld_at_publish(tmp_path, ops)
 def test_the_default_parameters_still_validate():
     assert load_run_params().seed == 42
     assert paths.CONFIG_DIR.exists() and pd is not None
+
+
+def test_a_user_without_consent_from_the_start_keeps_the_record_of_the_skip(tmp_path, ops):
+    """Nothing changed during the run: no one is withheld, and the consent-skip guardrail events stay."""
+    con = opstore.connect(ops)
+    opstore.record_consent(con, "u1", "granted", "test", "t")
+    opstore.record_consent(con, "u3", "revoked", "test", "t")  # skipped by the signal step from the start
+    mark = opstore.consent_watermark(con)
+    con.close()
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(str(warehouse)) as w:
+        w.execute("create table signals_wide as select * from (values ('u1', 30)) t(user_id, w)")
+        w.execute("create table guardrail_events as select * from (values ('u3', 'consent', 'skipped'))"
+                  " t(user_id, guardrail, outcome)")
+        w.execute("create table skipped_users as select * from (values ('u3', 'consent revoked')) t(user_id, reason)")
+    assert notebook_runner.withhold_changed_consent(warehouse, mark) == []
+    with duckdb.connect(str(warehouse), read_only=True) as w:
+        assert w.execute("select user_id, guardrail from guardrail_events").fetchall() == [("u3", "consent")]
+        assert w.execute("select user_id from signals_wide").fetchall() == [("u1",)]
