@@ -42,6 +42,17 @@ def test_the_warehouse_holds_every_stage_table(first_run):
     assert users == 40 and 0 < recs <= users
 
 
+def test_the_published_warehouse_agrees_with_the_metrics_on_consent_skips(first_run):
+    """Nothing changed consent during the run: no one is withheld, and every consent skip stays on record."""
+    metrics = json.loads((first_run / "metrics.json").read_text())
+    with duckdb.connect(str(first_run / "warehouse.duckdb"), read_only=True) as con:
+        skips = con.execute("select count(distinct user_id) from guardrail_events where guardrail = 'consent'") \
+            .fetchone()[0]
+        withheld = con.execute("select count(*) from skipped_users where reason like '%during the run%'").fetchone()[0]
+    assert skips == metrics["guardrails"]["consent_skips"] > 0
+    assert withheld == 0
+
+
 def test_the_report_hides_code_and_shows_the_metrics(first_run):
     html = (first_run / "report.html").read_text()
     assert "from spendsense" not in html  # inputs excluded
