@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from spendsense import sql
 
-CHUNK_ROWS = 50_000  # recommendations per range: bounds the traces held (about 7 kB each) and sorted at once
+CHUNK_ROWS = 25_000  # recommendations per range: bounds the traces held (about 10 kB each) and sorted at once
 WORKERS = 2  # ranges rendered at once: a range fits in one DuckDB row group, so one range keeps one core busy
 
 
