@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):  # a subcommand's helper module, not a subcommand
+            continue
         module = importlib.import_module(f"spendsense.commands.{info.name}")
         module.register(sub)
     return parser

@@ -262,7 +262,7 @@ def withhold_changed_consent(warehouse: Path, since_mark: int) -> list[str]:
     import duckdb
     import pandas as pd
 
-    from spendsense import opstore
+    from spendsense import opstore, sql
     from spendsense.schema import TABLES
 
     if not warehouse.exists():
@@ -288,12 +288,15 @@ def withhold_changed_consent(warehouse: Path, since_mark: int) -> list[str]:
         wcon.register("withheld_now", pd.DataFrame({"user_id": pd.Series(sorted(targets), dtype=object)}))
         where = "user_id in (select user_id from withheld_now)"
         wcon.execute("begin transaction")
-        users = sorted({u for table in derived
-                        for (u,) in wcon.execute(f'select distinct user_id from "{table}" where {where}').fetchall()})
-        for table in derived:
-            wcon.execute(f'delete from "{table}" where {where}')
+        # table names come from the warehouse's own catalogue and are quoted by sql.identifier; the filter is fixed
+        quoted = [sql.identifier(t, derived) for t in derived]
+        users = sorted({u for table in quoted
+                        for (u,) in wcon.execute(f"select distinct user_id from {table} where {where}").fetchall()})
+        for table in quoted:
+            wcon.execute(f"delete from {table} where {where}")
         if users and WITHHELD_TABLE in {t for (t,) in wcon.execute("show tables").fetchall()}:
-            wcon.execute(f"insert into {WITHHELD_TABLE} (user_id, reason) select unnest($u), $r",
+            wcon.execute(f"insert into {sql.identifier(WITHHELD_TABLE, {WITHHELD_TABLE})} (user_id, reason) "
+                         "select unnest($u), $r",
                          {"u": users, "r": WITHHELD_REASON})
         wcon.execute("commit")
     return users

@@ -44,6 +44,7 @@ def write_tables(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame 
     try:
         for name, table in tables.items():
             con.register(sources[name], table)
+            # table, column and type names come only from the signal catalogue (signals.catalog), never from data
             select = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in columns[name])
             con.execute(f'create or replace table "{name}" as select {select} from {sources[name]}')
         for statement in then:
