@@ -19,7 +19,7 @@ import duckdb
 from spendsense.engine_config import EngineConfig, cached_config
 
 STAGE_TIMINGS = "stage_timings.jsonl"
-DECISION_TRACES = "decision_traces.jsonl"
+DECISION_TRACES = "decision_traces"  # folder: the typed decision facts as Parquet (spendsense.evaluate.store)
 
 
 def as_date(value: str | dt.date) -> dt.date:
@@ -158,7 +158,7 @@ def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_o
 
 
 def export_traces_step(con: duckdb.DuckDBPyConnection, run_dir: str | Path):
-    """Write the run's full decision traces to decision_traces.jsonl; returns the audit counts (one row)."""
+    """Export the run's decision facts to decision_traces/ as Parquet; returns the audit counts (one row)."""
     from spendsense.evaluate.store import export_traces
 
     return export_traces(con, Path(run_dir) / DECISION_TRACES)
@@ -167,7 +167,7 @@ def export_traces_step(con: duckdb.DuckDBPyConnection, run_dir: str | Path):
 def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Path, dataset_dir: str | Path,
                   as_of: str | dt.date, replay_sample: int = 50, latency_sample: int = 20,
                   config: EngineConfig | None = None):
-    """Write the decision traces file, then compute every metric of the run and write metrics.json and
+    """Export the decision facts (decision_traces/), then compute every metric of the run and write metrics.json and
     metrics.csv."""
     import numpy as np
     import pandas as pd

@@ -1,60 +1,67 @@
-"""The evaluation's reads that stream: the decision traces, exported and checked range by range of users."""
+"""The run's decision-trace export: the typed decision facts as zstd Parquet, and the audit counted from them.
+
+A trace is not rendered for the export: the warehouse's decision_traces view renders it from three typed tables
+(recommendations, recommendation_traces, decision_contexts), and those three tables are what is exported. Anyone
+holding the export can render any trace exactly as the view does (`render_traces`); `spendsense explain`, the
+dashboard and replay render single traces on demand from the warehouse.
+"""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import shutil
+import tempfile
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from spendsense import sql
 
-CHUNK_ROWS = 25_000  # recommendations per range: bounds the traces held (about 10 kB each) and sorted at once
-WORKERS = 2  # ranges rendered at once: a range fits in one DuckDB row group, so one range keeps one core busy
+# the exported tables and their row order (user, window, recommendation: a user's rows sit together)
+EXPORTED = {
+    "recommendations": "user_id, window_days, recommendation_id",
+    "recommendation_traces": "user_id, window_days, recommendation_id",
+    "decision_contexts": "user_id, window_days, context_id",
+}
 
 
-def _write_lines(fh, lines: pa.ChunkedArray) -> None:
-    """Write a column of newline-terminated strings as they are, straight from Arrow's buffers (nulls skipped)."""
-    for arr in pc.drop_null(lines).chunks:
-        if len(arr) == 0:
-            continue
-        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-            arr = arr.cast(pa.large_string())
-        offsets = arr.buffers()[1]
-        width = 8 if pa.types.is_large_string(arr.type) else 4
-        view = memoryview(offsets).cast("q" if width == 8 else "i")
-        start, end = view[arr.offset], view[arr.offset + len(arr)]
-        fh.write(memoryview(arr.buffers()[2])[start:end])
+def trace_audit(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Recommendations, those with a trace and those with a complete trace (one row), from the typed tables."""
+    return con.execute(*sql.query("evaluate/trace_audit.sql", "trace_audit").bind()).df()
 
 
-def export_traces(con: duckdb.DuckDBPyConnection, path: Path | str, chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame:
-    """Write every decision trace to a JSON-lines file, ordered by user, window and recommendation, and return
-    the auditability counts (recommendations, with_trace, complete) from the same single rendering."""
-    chunks = con.execute(*sql.query("evaluate/trace_chunks.sql").bind(rows=chunk_rows)).fetchall()
-    export = sql.query("evaluate/trace_export.sql")
-    with_trace = complete = 0
+def export_traces(con: duckdb.DuckDBPyConnection, out_dir: Path | str) -> pd.DataFrame:
+    """Write the decision facts to out_dir/<table>.parquet (zstd) and return the audit counts.
 
-    def render(first_user: str, last_user: str) -> pa.Table:
-        cursor = con.cursor()  # one connection per thread; DuckDB renders both ranges at once
-        try:
-            text, params = export.bind(first_user=first_user, last_user=last_user)
-            return cursor.sql(text, params=params).to_arrow_table()
-        finally:
-            cursor.close()
+    The folder appears complete or not at all: the files are written beside it and moved into place together.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    copy = sql.query("evaluate/trace_audit.sql", "export_table")
+    with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}-", dir=out_dir.parent) as tmp:
+        staged = Path(tmp) / out_dir.name
+        staged.mkdir()
+        for table, order_by in EXPORTED.items():
+            text, params = copy.fill(table=sql.identifier(table, EXPORTED),
+                                     order_by=order_by).bind(path=str(staged / f"{table}.parquet"))
+            con.execute(text, params)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        staged.rename(out_dir)
+    return trace_audit(con)
 
-    with open(path, "wb") as fh, ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        pending = [pool.submit(render, first, last) for _, first, last in chunks[:WORKERS]]
-        for i in range(len(chunks)):  # written in range order; at most WORKERS ranges in memory
-            part = pending.pop(0).result()
-            if i + WORKERS < len(chunks):
-                _, first, last = chunks[i + WORKERS]
-                pending.append(pool.submit(render, first, last))
-            _write_lines(fh, part.column("line"))
-            with_trace += int(pc.sum(part.column("has_trace")).as_py() or 0)
-            complete += int(pc.sum(part.column("complete")).as_py() or 0)
-            del part
-    total = con.execute("select count(*) from recommendations").fetchone()[0]
-    return pd.DataFrame([{"recommendations": int(total), "with_trace": with_trace, "complete": complete}])
+
+def render_traces(export_dir: Path | str, user_id: str | None = None) -> pd.DataFrame:
+    """The decision traces (recommendation_id, run_id, user_id, window_days, trace JSON text) rendered from an
+    export folder by the warehouse's own decision_traces query, optionally for one user."""
+    con = duckdb.connect()
+    try:
+        for table in EXPORTED:
+            con.read_parquet(str(Path(export_dir) / f"{table}.parquet")).to_view(table)
+        query = sql.query("recommend/decision_traces.sql").text
+        if user_id is None:
+            return con.execute(f"select * from ({query}) order by user_id, window_days, recommendation_id").df()
+        return con.execute(f"select * from ({query}) where user_id = $u order by window_days, recommendation_id",
+                           {"u": user_id}).df()
+    finally:
+        con.close()

@@ -1,50 +1,74 @@
-"""The streamed decision-trace export: same file as DuckDB's ordered COPY, audit counts from the same pass."""
+"""The decision-trace export: the typed facts as zstd Parquet, traces rendered from it equal the warehouse's,
+and the audit counted from the typed tables."""
 
-import copy
 import json
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
-from spendsense.evaluate.store import export_traces
+from spendsense.evaluate.store import EXPORTED, export_traces, render_traces, trace_audit
+from spendsense.recommend.store import create_tables
 
-COMPLETE = {"inputs": {"signals": {"x": 1}, "persona": None}, "stages": {}, "score": {"components": {}},
-            "template_id": "t1", "guardrails": {}, "versions": {"content": "c", "config": "g", "code": {}}}
+VERSIONS = json.dumps({"content": "c1", "config": "g1", "code": {"commit": "abc", "dirty": False}})
 
 
 @pytest.fixture
 def con():
-    """A warehouse with recommendations and a decision_traces table shaped like the view."""
+    """A warehouse with the recommend step's real tables: 3 users x 2 windows x 2 recommendations, with gaps."""
     con = duckdb.connect()
-    con.execute("create table recommendations (recommendation_id varchar, user_id varchar, window_days integer)")
-    con.execute("create table decision_traces (recommendation_id varchar, run_id varchar, user_id varchar,"
-                " window_days integer, trace json)")
-    rows, traces = [], []
-    for u in range(7):
-        for w in (180, 30):
-            for k in range(3):
-                rid = f"r{u}{w}{2 - k}"
-                rows.append((rid, f"u{u:02d}", w))
-                trace = copy.deepcopy(COMPLETE) | {"recommendation_id": rid, "note": 'quote " and é'}
-                if rid == "r1302":
-                    trace["template_id"] = None          # a null template_id is incomplete
-                if rid == "r2301":
-                    del trace["versions"]["code"]        # so is a missing part
-                if rid != "r31800":                      # no trace at all
-                    traces.append((rid, "run", f"u{u:02d}", w, json.dumps(trace)))
-    rows.append(("orphan", None, 30))                    # a recommendation without a user has no trace
-    con.executemany("insert into recommendations values (?, ?, ?)", rows)
-    # traces as the view renders them: serialized by DuckDB (to_json), which the export embeds as they are
-    con.executemany("insert into decision_traces values (?, ?, ?, ?, json(?))", traces)
+    create_tables(con)
+    for u in range(3):
+        for w in (30, 180):
+            ctx = f"c{u}{w}"
+            versions = None if (u, w) == (2, 180) else VERSIONS          # no versions: both traces incomplete
+            con.execute("insert into decision_contexts (context_id, run_id, user_id, window_days, persona_id,"
+                        " versions) values (?, 'run', ?, ?, 'p1', ?)", [ctx, f"u{u}", w, versions])
+            for k in range(2):
+                rid = f"r{u}{w}{k}"
+                template = None if rid == "r0300" else "t1"              # no template: incomplete
+                con.execute("insert into recommendations (recommendation_id, run_id, user_id, window_days, kind,"
+                            " item_id, rank, score, template_id) values (?, 'run', ?, ?, 'education', ?, ?, 0.5, ?)",
+                            [rid, f"u{u}", w, f"item{k}", k + 1, template])
+                if rid != "r11801":                                       # no trace row at all
+                    con.execute("insert into recommendation_traces (recommendation_id, run_id, user_id, window_days,"
+                                " context_id, kind_count, triggers_total) values (?, 'run', ?, ?, ?, 2, 1)",
+                                [rid, f"u{u}", w, ctx])
     return con
 
 
-@pytest.mark.parametrize("chunk_rows", [1, 5, 1000])
-def test_export_equals_ordered_copy(con, tmp_path, chunk_rows):
-    want = tmp_path / "copy.jsonl"
-    con.execute("copy (select recommendation_id, user_id, window_days, trace::json as trace from decision_traces"
-                " order by user_id, window_days, recommendation_id) to $path (format json)", {"path": str(want)})
-    got = tmp_path / "export.jsonl"
-    audit = export_traces(con, got, chunk_rows=chunk_rows)
-    assert got.read_bytes() == want.read_bytes()
-    assert audit.iloc[0].to_dict() == {"recommendations": 43, "with_trace": 41, "complete": 39}
+def test_audit_counts_from_typed_tables(con):
+    # 12 recommendations; r11801 has no trace (11); r0300 lacks a template, r21800/r21801 lack versions (8 complete)
+    assert trace_audit(con).iloc[0].to_dict() == {"recommendations": 12, "with_trace": 11, "complete": 8}
+
+
+def test_a_trace_whose_context_is_missing_is_not_a_trace(con):
+    con.execute("delete from decision_contexts where context_id = 'c030'")
+    assert trace_audit(con).iloc[0].to_dict() == {"recommendations": 12, "with_trace": 9, "complete": 7}
+
+
+def test_export_renders_the_same_traces_as_the_warehouse(con, tmp_path):
+    out = tmp_path / "run" / "decision_traces"
+    audit = export_traces(con, out)
+    assert audit.iloc[0].to_dict() == {"recommendations": 12, "with_trace": 11, "complete": 8}
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.parquet" for t in EXPORTED)
+    for table in EXPORTED:
+        meta = pq.ParquetFile(out / f"{table}.parquet").metadata
+        assert meta.num_rows == con.execute(f"select count(*) from {table}").fetchone()[0]
+        assert meta.row_group(0).column(0).compression == "ZSTD"
+    want = con.execute("select * from decision_traces order by user_id, window_days, recommendation_id").df()
+    got = render_traces(out)
+    assert len(got) == 11
+    assert got.equals(want)
+    one = render_traces(out, user_id="u1")
+    assert one["recommendation_id"].tolist() == ["r1300", "r1301", "r11800"]
+    assert json.loads(one["trace"][0])["versions"]["content"] == "c1"
+
+
+def test_export_replaces_an_earlier_export_whole(con, tmp_path):
+    out = tmp_path / "decision_traces"
+    out.mkdir()
+    (out / "stale.parquet").write_text("from an earlier export")
+    export_traces(con, out)
+    assert not (out / "stale.parquet").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["decision_traces"]   # no temporary folder left behind

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import re
 import sys
@@ -22,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from spendsense import pipeline
+from spendsense.evaluate.store import render_traces
 from spendsense.params import default_run_params
 
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden" / "default"
@@ -65,6 +67,15 @@ def stable_metrics(metrics: dict) -> dict:
     return {k: v for k, v in metrics.items() if k not in VOLATILE_METRICS}
 
 
+def exported_traces(run_dir: Path) -> pd.DataFrame:
+    """The run's exported decision facts rendered back into traces, parsed (as the traces file used to be)."""
+    rendered = render_traces(run_dir / pipeline.DECISION_TRACES)
+    lines = "".join(json.dumps({"recommendation_id": r.recommendation_id, "user_id": r.user_id,
+                                "window_days": int(r.window_days)})[:-1] + ',"trace":' + r.trace + "}\n"
+                    for r in rendered.itertuples())
+    return pd.read_json(io.StringIO(lines), lines=True, dtype=False).astype(str)
+
+
 def pipeline_outputs(work: Path) -> tuple[dict[str, pd.DataFrame], dict]:
     """Run generate → ingest → signals → personas → recommend → evaluate on the default parameters in work/."""
     p = default_run_params()
@@ -79,8 +90,7 @@ def pipeline_outputs(work: Path) -> tuple[dict[str, pd.DataFrame], dict]:
     pipeline.evaluate_step(warehouse, run_dir, opstore, dataset, p.as_of, replay_sample=p.replay_sample,
                            latency_sample=2)
     tables = warehouse_tables(warehouse)
-    traces = pd.read_json(run_dir / "decision_traces.jsonl", lines=True, dtype=False).astype(str)
-    tables["decision_traces_jsonl"] = canonical(without_code_version(traces))
+    tables["decision_traces_export"] = canonical(without_code_version(exported_traces(run_dir)))
     metrics = stable_metrics(json.loads((run_dir / "metrics.json").read_text()))
     return tables, metrics
 
