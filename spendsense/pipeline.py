@@ -222,13 +222,10 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
     return evaluation
 
 
-SOURCE_SUMMARY = "source.json"
-
-
 def describe_source(warehouse: str | Path, run_dir: str | Path, source: str, report, as_of: str | dt.date,
                     windows=(30, 180), seed: int | None = None, n_users: int | None = None) -> dict:
     """Summarize what the run ingested (files, users, transactions, date range) into the run's source.json."""
-    from spendsense.profile import source_summary
+    from spendsense.profile import SOURCE_SUMMARY, source_summary
 
     with connect(warehouse, read_only=True) as con:
         summary = source_summary(con, source, report.files, as_date(as_of), tuple(windows), seed, n_users)
@@ -237,9 +234,3 @@ def describe_source(warehouse: str | Path, run_dir: str | Path, source: str, rep
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return summary
-
-
-def read_source_summary(run_dir: str | Path) -> dict:
-    """A run's source.json ({} for runs made before it was recorded)."""
-    path = Path(run_dir) / SOURCE_SUMMARY
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}

@@ -12,7 +12,8 @@ configurations carry no categories: each description gets a personal_finance_cat
 keyword rules below, else GENERAL_MERCHANDISE_OTHER_GENERAL_MERCHANDISE. The business-account configuration
 keeps its business holder category, so ingest leaves it out.
 
-`--night2 DIR` also writes the next night's /transactions/sync response for the first item with transactions:
+`--night2 DIR` also writes the next night's /transactions/sync response (`<item_id>.transactions_sync.json`: a
+sync response names no item, so the file name does) for the first personal item with transactions:
 two transactions added the day after the last one, the latest transaction's amount modified, the earliest one
 removed, and a next_cursor. Everything is deterministic: ids are hashes of the item, account and position.
 """
@@ -189,7 +190,8 @@ def write_sandbox_folder(sandbox_dir: Path | str, out_dir: Path | str, night2_di
         item_id = next(i for i, r in all_responses.items() if r["transactions_get"]["transactions"]
                        and i not in BUSINESS_CONFIGS)
         delta = sync_delta(all_responses[item_id])
-        _write_json(Path(night2_dir) / item_id / "transactions_sync.json", delta)
+        _write_json(Path(night2_dir) / f"{item_id}.transactions_sync.json", delta)  # no `item` in a sync
+        # response: ingest takes its user from the accounts it names, else from the name before the first '.'
         summary["night2"] = {"item": item_id, "added": len(delta["added"]), "modified": len(delta["modified"]),
                              "removed": len(delta["removed"]), "last_date": delta["added"][0]["date"]}
     return summary

@@ -11,6 +11,8 @@ import pandas as pd
 
 from spendsense import sql
 
+SOURCE_SUMMARY = "source.json"  # in a run directory: what the run read (pipeline.describe_source writes it)
+
 
 @dataclass(frozen=True)
 class DataProfile:
@@ -94,3 +96,11 @@ def source_lines(summary: dict) -> list[str]:
 def source_markdown(summary: dict) -> str:
     """The source summary as a Markdown list (the report's "Data source" section)."""
     return "\n".join(f"- {line}" for line in source_lines(summary))
+
+
+def read_source_summary(run_dir: Path | str) -> dict:
+    """A run's source.json ({} for runs made before it was recorded)."""
+    import json
+
+    path = Path(run_dir) / SOURCE_SUMMARY
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
