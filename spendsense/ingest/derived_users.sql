@@ -1,6 +1,7 @@
 -- The raw users view: the users given in files, plus a derived row for every user that owns an account but has
--- no users row (Plaid responses carry no users: an item is a user, even one with business accounts only). Derived users have demographics
--- 'unknown', their user_id as name, no credit score (unknown fails a minimum) and no created_at.
+-- no users row (Plaid responses carry no users: an item is a user, even one with business accounts only).
+-- Derived users have demographics 'unknown', their user_id as name, no credit score (unknown fails a minimum
+-- score) and no created_at.
 -- {given}: the given users' rows (shaped like t_users); {owners}: the account rows users may be derived from
 -- (every accounts file when no users file is given, else the Plaid JSON ones only).
 with owners as (

@@ -3,7 +3,8 @@
 Each raw table gets a union view `t_<table>` over its staged files with, for every contract column `c`, the value
 as found (`c`, text, NULL when empty) and the parsed value (`c__v`, the contract type, NULL when unparseable), and
 `_kept` (false for a JSON record superseded by a later file's copy: such copies are validated but not loaded, nor
-counted as duplicates). Each file's part of it is also a view `t_<table>_<n>`.
+counted as duplicates). Each file's part of it is also a view `t_<table>_<n>`. `t_users` also holds a derived row
+(demographics 'unknown') for every account owner without a users row (ingest/derived_users.sql).
 Checks compare the two and look values up in allowed-value tables; failures land in the `_problems` table, one
 row per (row, column, check). No Python loop touches rows: a check is one SQL statement over every file.
 Row checks are written per file: a column a typed file (Parquet) already stores in its contract type cannot fail

@@ -93,3 +93,20 @@ def test_the_sandbox_example_builds_a_folder_that_ingests_and_a_sync_delta_for_n
     modified = sync["modified"][0]
     assert rows(tmp_path / "w2.duckdb", "select amount from transactions where transaction_id = '"
                 + modified["transaction_id"] + "'") == [(pytest.approx(modified["amount"]),)]
+
+
+def test_the_source_summary_states_what_the_windows_see_and_what_falls_after_as_of(tmp_path):
+    import datetime as dt
+
+    from spendsense.profile import source_lines, source_summary
+
+    report = ingest([FOLDER], tmp_path / "w.duckdb")
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        summary = source_summary(con, str(FOLDER), report.files, dt.date(2026, 8, 10), (30, 180))
+    # window Jul 12 - Aug 10: the three Aug 5 subscriptions; the Aug 20 card purchase is after as_of
+    assert (summary["transactions_in_shortest_window"], summary["transactions_after_as_of"]) == (3, 1)
+    assert "seed" not in summary and summary["synthetic"] is False
+    lines = source_lines(summary)
+    assert lines[0] == f"source: {FOLDER} (8 files: 1 csv, 7 json)"
+    assert lines[-1] == ("note: 1 transactions are dated after as_of and are in no window "
+                         "(set -p as_of 2026-08-20 to include them)")

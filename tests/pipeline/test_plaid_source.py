@@ -72,8 +72,8 @@ def test_every_plaid_item_with_a_personal_account_is_a_user_with_unknown_demogra
 
 def test_the_hand_made_users_get_the_hand_computed_signals_and_personas(plaid_run):
     _, run_dir = plaid_run
-    personas = dict(((u, w), p) for u, w, p in _query(
-        run_dir, "select user_id, window_days, persona_id from persona_assignments"))
+    personas = {(u, w): p for u, w, p in _query(
+        run_dir, "select user_id, window_days, persona_id from persona_assignments")}
     assert personas == {("item_subs", 30): "subscription_heavy", ("item_subs", 180): "subscription_heavy",
                         ("item_card", 30): "high_utilization", ("item_card", 180): "high_utilization",
                         ("item_quiet", 30): "none", ("item_quiet", 180): "none",
