@@ -220,3 +220,17 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
     (run_dir / "metrics.json").write_text(json.dumps(evaluation.metrics, indent=2, default=str))
     flat_metrics(evaluation.metrics).to_csv(run_dir / "metrics.csv", index=False)
     return evaluation
+
+
+def describe_source(warehouse: str | Path, run_dir: str | Path, source: str, report, as_of: str | dt.date,
+                    windows=(30, 180), seed: int | None = None, n_users: int | None = None) -> dict:
+    """Summarize what the run ingested (files, users, transactions, date range) into the run's source.json."""
+    from spendsense.profile import SOURCE_SUMMARY, source_summary
+
+    with connect(warehouse, read_only=True) as con:
+        summary = source_summary(con, source, report.files, as_date(as_of), tuple(windows), seed, n_users)
+    summary["ingest_notes"] = list(report.notes)
+    path = Path(run_dir) / SOURCE_SUMMARY
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return summary

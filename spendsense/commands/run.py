@@ -45,10 +45,10 @@ def handle(args) -> int:
     """Run the pipeline and report where the outputs are."""
     from spendsense.notebook_runner import StepFailed, run_pipeline
     from spendsense.params import load_run_params
+    from spendsense.profile import read_source_summary, source_lines
 
     params = load_run_params(args.params, [tuple(kv) for kv in args.param])
-    print(f"SpendSense run: {params.n_users} users, seed {params.seed}, as of {params.as_of}, "
-          f"source {params.source}")
+    print(run_header(params))
     try:
         result = run_pipeline(params, run_id=args.run_id, wait=args.wait)
     except RunLockedError as exc:
@@ -58,6 +58,16 @@ def handle(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"done in {result.total_seconds:.1f} s: {result.run_dir}")
+    for line in source_lines(read_source_summary(result.run_dir)):
+        print(f"  {line}")
     print(f"  report:  {result.run_dir / 'report.html'}")
     print(f"  metrics: {result.run_dir / 'metrics.json'}")
     return 0
+
+
+def run_header(params) -> str:
+    """The line a run starts with: the synthetic size and seed, or the source folder (never both)."""
+    if params.source == "synthetic":
+        return (f"SpendSense run: {params.n_users} synthetic users, seed {params.seed}, as of {params.as_of}")
+    return (f"SpendSense run: source {params.dataset_dir()}, windows {list(params.windows)} days ending at as_of "
+            f"{params.as_of} (-p as_of DATE to move them)")

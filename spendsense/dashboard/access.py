@@ -123,6 +123,10 @@ class DashboardData:
         """The fairness section of metrics.json, if any."""
         return self._run.fairness()
 
+    def source_lines(self) -> list[str]:
+        """What the run read (source, files, users, transactions, date range), as short sentences."""
+        return self._run.source_lines()
+
     def review_counts(self) -> dict[str, int]:
         """Recommendations of this run by review status (pending, approved, overridden, suppressed, flagged)."""
         return reviews.counts(self._run, self._store)

@@ -121,7 +121,8 @@ class OverviewView(View):
         counts = d.counts()
         review = d.review_counts()
         metrics = d.metrics()
-        self.kpis.value = heading(f"Run {d.run_id}" + (f" · data as of {d.as_of}" if d.as_of else "")) + kv_table([
+        self.kpis.value = heading(f"Run {d.run_id}" + (f" · data as of {d.as_of}" if d.as_of else "")) + "".join(
+            f'<div class="ss-muted ss-source">{esc(line)}</div>' for line in d.source_lines()) + kv_table([
             ("users", counts["users"]),
             ("users with recommendations", counts["users_with_recommendations"]),
             ("recommendations", counts["recommendations"]),

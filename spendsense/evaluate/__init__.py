@@ -236,7 +236,19 @@ def evaluate(inputs: EvaluationInputs, cfg: EvaluationConfig) -> Evaluation:
             "shortfalls": len(inputs.shortfalls),
         },
     }
+    if not consenting:
+        metrics["note"] = empty_run_note(n_users, inputs.skipped_users)
     return Evaluation(metrics, tables)
+
+
+def empty_run_note(n_users: int, skipped: pd.DataFrame) -> str:
+    """What a run that processed nobody did (and why), for metrics.json and the report's headline."""
+    if not n_users:
+        return "No users processed: the input has no users (no users rows and no personal accounts)."
+    reasons = ", ".join(f"{n} {reason}" for reason, n in skipped.drop_duplicates("user_id")["reason"]
+                        .value_counts().sort_index().items())
+    return (f"No users processed: none of the {n_users:,} users has consent granted"
+            + (f" ({reasons})" if reasons else "") + "; every share below is n/a, not 0% or 100%.")
 
 
 def flat_metrics(metrics: dict, prefix: str = "") -> pd.DataFrame:
@@ -302,8 +314,10 @@ def headline(metrics: dict, section: str = "summary") -> str:
         ("auditability: replays matching", f"{_pct(aud['share_replay_match'])} of {aud['replayed']}"),
         ("persona precision / recall (worst persona)", f"{_pct(worst('precision'))} / {_pct(worst('recall'))}"),
         ("recommendations (education / offers)", f"{rec['total']:,} ({rec['education']:,} / {rec['offers']:,})"),
-        ("pipeline time, amortized per user", f"{lat['total_seconds']:.1f} s, {lat['per_user_ms']:.1f} ms"),
+        ("pipeline time, amortized per user", f"{lat['total_seconds']:.1f} s, "
+         + ("n/a (no users)" if lat["per_user_ms"] is None else f"{lat['per_user_ms']:.1f} ms")),
         ("single-user recompute p50 / p95", f"{lat['single_user_p50_ms']} ms / {lat['single_user_p95_ms']} ms"),
         ("fairness flags (unexplained ratio < 0.8)", metrics["fairness"]["flags"]),
     ]
-    return "| measure | value |\n|---|---:|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+    note = f"**{metrics['note']}**\n\n" if metrics.get("note") else ""
+    return note + "| measure | value |\n|---|---:|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)

@@ -3,7 +3,10 @@
 Input is one row per (consenting) user and window with group columns and 0/1 outcome columns. For an
 outcome gated by eligibility rules (offers), the rate among eligible users is compared too: a disparity
 that disappears once eligibility is accounted for is "explained by eligibility"; one that remains is not.
-Groups smaller than the minimum size get a Wilson confidence interval and no verdict.
+Groups smaller than the minimum size get a Wilson confidence interval and no verdict. Users whose group is not
+known (a Plaid item without a users row, or a missing value) form the group "unknown": its rate and interval are
+reported like any group's, but it is never compared (it is not a demographic group), and an attribute known for
+nobody gets the verdict "demographics unknown".
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import numpy as np
 import pandas as pd
 
 GROUP_COLUMNS = ("age_band", "gender", "region", "income_tier")
+UNKNOWN = "unknown"  # the group of users whose demographic value is not known
+PARITY_COLUMNS = ["outcome", "attribute", "groups", "groups_compared", "parity_ratio", "parity_ratio_eligible",
+                  "unexplained_ratio", "lowest_group", "highest_group", "verdict"]
 
 
 def wilson_interval(successes: pd.Series, n: pd.Series, z: float = 1.96) -> tuple[pd.Series, pd.Series]:
@@ -30,6 +36,7 @@ def group_rates(table: pd.DataFrame, outcome: str, groups=GROUP_COLUMNS, eligibl
                 z: float = 1.96) -> pd.DataFrame:
     """Rate of an outcome per group value of every group column, with n, Wilson interval and eligible rate."""
     frames = []
+    table = table.assign(**{a: table[a].astype(object).where(table[a].notna(), UNKNOWN) for a in groups})
     for attribute in groups:
         g = table.groupby(attribute, observed=True)
         out = pd.DataFrame({"n": g.size(), "successes": g[outcome].sum()})
@@ -40,6 +47,8 @@ def group_rates(table: pd.DataFrame, outcome: str, groups=GROUP_COLUMNS, eligibl
         out = out.reset_index().rename(columns={attribute: "group"})
         out.insert(0, "attribute", attribute)
         frames.append(out)
+    if not frames:
+        return pd.DataFrame(columns=["outcome", "attribute", "group", "n", "successes", "rate", "ci_low", "ci_high"])
     rates = pd.concat(frames, ignore_index=True)
     rates.insert(0, "outcome", outcome)
     rates["rate"] = rates["successes"] / rates["n"].where(rates["n"] > 0)
@@ -62,17 +71,20 @@ def parity_ratios(rates: pd.DataFrame, min_group_size: int = 20, threshold: floa
     """Demographic parity ratio per (outcome, attribute) over groups large enough, with a verdict.
 
     verdict: "ok" (ratio >= threshold), "explained by eligibility" (raw ratio below threshold but the ratio
-    among eligible users is not), "flag" (unexplained ratio below threshold), or "insufficient sample"
-    (fewer than two groups of at least min_group_size users; see the groups' confidence intervals).
+    among eligible users is not), "flag" (unexplained ratio below threshold), "insufficient sample"
+    (fewer than two known groups of at least min_group_size users; see the groups' confidence intervals) or
+    "demographics unknown" (every user is in the unknown group).
     """
     rows = []
     for (outcome, attribute), part in rates.groupby(["outcome", "attribute"], sort=False):
-        big = part[part["n"] >= min_group_size]
+        big = part[(part["n"] >= min_group_size) & (part["group"] != UNKNOWN)]
         raw = _ratio(big["rate"])
         has_elig = "rate_eligible" in part and part["rate_eligible"].notna().any()
         adjusted = _ratio(big.loc[big["n_eligible"] >= min_group_size, "rate_eligible"]) if has_elig else raw
         unexplained = adjusted if has_elig and not math.isnan(adjusted) else raw
-        if math.isnan(raw):
+        if (part["group"] == UNKNOWN).all():
+            verdict = "demographics unknown"
+        elif math.isnan(raw):
             verdict = "insufficient sample"
         elif raw >= threshold:
             verdict = "ok"
@@ -88,4 +100,4 @@ def parity_ratios(rates: pd.DataFrame, min_group_size: int = 20, threshold: floa
             "unexplained_ratio": unexplained, "lowest_group": lowest, "highest_group": highest,
             "verdict": verdict,
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=PARITY_COLUMNS)

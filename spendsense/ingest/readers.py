@@ -138,10 +138,13 @@ def _classify_file(path: Path) -> tuple[tuple[Path, str, str | None] | None, Pro
 
 
 def _scan_directory(directory: Path) -> tuple[list[tuple[Path, str, str | None]], list[Problem]]:
-    """A dataset directory: its parquet/ (preferred), csv/ or json/ folder, else its own table files."""
+    """A dataset directory: its parquet/ (preferred), csv/ or json/ folder; else a Plaid folder (JSON at any
+    depth plus the table files beside it, e.g. users.csv and consent_events.csv); else its own table files."""
     for fmt in FORMATS:
         if (directory / fmt).is_dir():
             return _scan_format_dir(directory / fmt, fmt, recursive_json=True)
+    if _json_files(directory):
+        return _scan_plaid_dir(directory)
     for fmt in FORMATS:
         if any(directory.glob(f"*.{fmt}")) or any(p.is_dir() and p.name in TABLES and any(p.glob(f"*.{fmt}"))
                                                   for p in directory.iterdir()):
@@ -150,11 +153,33 @@ def _scan_directory(directory: Path) -> tuple[list[tuple[Path, str, str | None]]
                         "no input found: expected a parquet/, csv/ or json/ folder, or .parquet/.csv/.json files")]
 
 
+def _json_files(directory: Path) -> list[Path]:
+    """Every .json file under a folder, at any depth, sorted (ground_truth/ folders skipped)."""
+    files = sorted(f for f in directory.rglob("*.json") if f.is_file())
+    return [f for f in files if not set(f.relative_to(directory).parts) & set(SKIPPED_DIRS)]
+
+
+def _scan_plaid_dir(directory: Path) -> tuple[list[tuple[Path, str, str | None]], list[Problem]]:
+    """A Plaid folder: every .json file at any depth, and the table files at its top level (a table given both
+    as .parquet and as .csv is read from the .parquet, as for dataset folders)."""
+    found: list[tuple[Path, str, str | None]] = [(f, "json", None) for f in _json_files(directory)]
+    problems: list[Problem] = []
+    tables: dict[str, tuple[Path, str, str | None]] = {}
+    for fmt in ("csv", "parquet"):  # parquet second: it replaces a csv of the same table
+        for f in sorted(directory.glob(f"*.{fmt}")):
+            item, prob = _classify_file(f)
+            if item:
+                tables[item[2]] = item
+            if prob:
+                problems.append(prob)
+    return found + [tables[t] for t in TABLES if t in tables], problems
+
+
 def _scan_format_dir(directory: Path, fmt: str, recursive_json: bool):
     """Files of one format in a folder: <table>.<fmt> and <table>/*.<fmt> parts; for JSON every *.json."""
     if fmt == "json":
-        files = sorted(directory.rglob("*.json") if recursive_json else directory.glob("*.json"))
-        files = [f for f in files if f.is_file() and not set(f.relative_to(directory).parts) & set(SKIPPED_DIRS)]
+        files = _json_files(directory) if recursive_json else sorted(f for f in directory.glob("*.json")
+                                                                       if f.is_file())
         if not files:
             return [], [Problem(str(directory), None, None, "no .json files found")]
         return [(f, "json", None) for f in files], []

@@ -3,7 +3,8 @@
 Each raw table gets a union view `t_<table>` over its staged files with, for every contract column `c`, the value
 as found (`c`, text, NULL when empty) and the parsed value (`c__v`, the contract type, NULL when unparseable), and
 `_kept` (false for a JSON record superseded by a later file's copy: such copies are validated but not loaded, nor
-counted as duplicates). Each file's part of it is also a view `t_<table>_<n>`.
+counted as duplicates). Each file's part of it is also a view `t_<table>_<n>`. `t_users` also holds a derived row
+(demographics 'unknown') for every account owner without a users row (ingest/derived_users.sql).
 Checks compare the two and look values up in allowed-value tables; failures land in the `_problems` table, one
 row per (row, column, check). No Python loop touches rows: a check is one SQL statement over every file.
 Row checks are written per file: a column a typed file (Parquet) already stores in its contract type cannot fail
@@ -130,7 +131,7 @@ def _raw_sql(x: str, source_type: str) -> str:
 
 def build_views(con: duckdb.DuckDBPyConnection, staging: Staging, sources: list[Source]) -> tuple[Views, list[Problem]]:
     """Create t_<table> (and t_<table>_<n> per file) for every raw table; report missing, extra, mistyped columns."""
-    views, problems = Views(), []
+    views, problems, unions = Views(), [], {}
     for table, columns in TABLES.items():
         parts = [s for s in staging.staged if s.table == table]
         selects = []
@@ -172,8 +173,29 @@ def build_views(con: duckdb.DuckDBPyConnection, staging: Staging, sources: list[
                        "null::boolean as _kept, "
                        + ", ".join(f"null::varchar as {quote(c.name)}, null::{c.dtype} as {quote(c.name + '__v')}"
                                    for c in columns) + " where false"]
-        con.execute(f"create view {templates.view(table)} as " + "\nunion all\n".join(selects))
+        unions[table] = "\nunion all\n".join(selects)
+        if table != "users":
+            con.execute(f"create view {templates.view(table)} as " + unions[table])
+    users_sql = _users_sql(unions["users"], views, staging)
+    con.execute(f"create view {templates.view('users')} as " + users_sql)
+    if users_sql != unions["users"]:
+        derived = con.execute(f"select count(*) from {templates.view('users')} where _src is null").fetchall()[0][0]
+        if derived:
+            staging.notes.append(f"{derived} user(s) derived from accounts without a users row (Plaid items): "
+                                 "demographics 'unknown', no credit score")
     return views, problems
+
+
+def _users_sql(given: str, views: Views, staging: Staging) -> str:
+    """The users view: the given rows plus one derived row per account owner without a users row (for every
+    accounts file when no users file is given, else for the Plaid JSON accounts only)."""
+    accounts = [s for s in staging.staged if s.table == "accounts"]
+    owners = [part.name for part, staged in zip(views.parts.get("accounts", []), accounts, strict=True)
+              if "users" not in views.given or staged.fmt == "json"]
+    if not owners:
+        return given
+    return sql.query("ingest/derived_users.sql").fill(
+        given=given, owners="\nunion all\n".join(f"select * from {name}" for name in owners)).text
 
 
 def create_allowed_values(con: duckdb.DuckDBPyConnection) -> None:

@@ -60,3 +60,29 @@ def test_no_one_served_anywhere_is_parity_not_a_flag():
     t = _table({("west", 0, True): 25, ("south", 0, True): 25})
     row = parity_ratios(group_rates(t, "got_offer", groups=("region",))).iloc[0]
     assert row["parity_ratio"] == 1.0 and row["verdict"] == "ok"
+
+
+def test_users_of_unknown_demographics_are_a_reported_group_never_compared():
+    from spendsense.evaluate.fairness import UNKNOWN
+
+    # 25 known "a" users (20 with the outcome), 25 known "b" (10), 30 unknown (0): unknown is reported, the ratio
+    # compares a and b only: 0.4 / 0.8 = 0.5
+    table = pd.DataFrame({"age_band": ["a"] * 25 + ["b"] * 25 + [None] * 30,
+                          "outcome": [1] * 20 + [0] * 5 + [1] * 10 + [0] * 15 + [0] * 30})
+    rates = group_rates(table, "outcome", groups=("age_band",))
+    assert rates.set_index("group")["n"].to_dict() == {"a": 25, "b": 25, UNKNOWN: 30}
+    row = parity_ratios(rates).iloc[0]
+    assert row["parity_ratio"] == pytest.approx(0.5) and row["groups"] == 3 and row["groups_compared"] == 2
+    assert row["lowest_group"] == "b"
+
+
+def test_an_attribute_known_for_nobody_says_so():
+    table = pd.DataFrame({"age_band": ["unknown"] * 40, "outcome": [1] * 40})
+    row = parity_ratios(group_rates(table, "outcome", groups=("age_band",))).iloc[0]
+    assert row["verdict"] == "demographics unknown" and row["groups_compared"] == 0
+
+
+def test_no_users_give_empty_tables_with_their_columns():
+    table = pd.DataFrame({"age_band": pd.Series([], dtype=object), "outcome": pd.Series([], dtype=int)})
+    parity = parity_ratios(group_rates(table, "outcome", groups=("age_band",)))
+    assert parity.empty and "verdict" in parity.columns

@@ -54,9 +54,14 @@ def test_valid_tables_load_with_expected_counts(fmt, tmp_path):
 
 def test_plaid_json_loads_without_users(tmp_path):
     report = ingest([dataset(tmp_path, "json")], tmp_path / "w.duckdb")
-    assert report.rows == {**EXPECTED_ROWS, "users": 0, "consent_events": 0}
+    assert report.rows == {**EXPECTED_ROWS, "users": 2, "consent_events": 0}  # each item (file) is a user
     users = read(tmp_path / "w.duckdb", "select distinct user_id from accounts order by 1")["user_id"].tolist()
     assert users == ["u1", "u2"]  # from the file names u1.transactions.json, ...
+    derived = read(tmp_path / "w.duckdb", "select * from users order by user_id")
+    assert derived["user_id"].tolist() == ["u1", "u2"]
+    assert set(derived[["age_band", "gender", "region", "income_tier"]].stack()) == {"unknown"}
+    assert derived["credit_score"].isna().all()
+    assert any("2 user(s) derived from accounts" in n for n in report.notes)
 
 
 def test_warehouse_columns_and_types_follow_the_contract(tmp_path):

@@ -37,14 +37,14 @@ def test_each_example_loads(name, accounts, transactions, aprs, tmp_path):
     report = ingest([example(name)], tmp_path / "w.duckdb")
     assert (report.rows["accounts"], report.rows["transactions"], report.rows["credit_aprs"]) == (
         accounts, transactions, aprs)
-    assert report.rows["users"] == 0
+    assert report.rows["users"] == 1  # the response's item is a user, with demographics unknown
 
 
 def test_all_examples_load_together(tmp_path):
     db = tmp_path / "w.duckdb"
     report = ingest([example(n) for n in NAMES], db)
     # accounts_get is another item (3 accounts); the other four responses describe one item's 4 accounts
-    assert report.rows == {"users": 0, "consent_events": 0, "accounts": 7, "transactions": 2,
+    assert report.rows == {"users": 2, "consent_events": 0, "accounts": 7, "transactions": 2,
                            "credit_liabilities": 1, "credit_aprs": 4, "mortgage_liabilities": 1,
                            "student_liabilities": 1}
     assert report.business_accounts_excluded == 0
@@ -54,6 +54,7 @@ def test_all_examples_load_together(tmp_path):
         ("investment", "401k", 23631.9805)]
     # the sync response names no item: its account's user comes from the responses that do
     assert read(db, "select distinct user_id from transactions") == [(ITEM,)]
+    assert ITEM in {u for (u,) in read(db, "select user_id from users where age_band = 'unknown'")}
     assert read(db, "select interest_rate_percentage, interest_rate_type from mortgage_liabilities") == [
         (3.99, "fixed")]
     assert sorted(read(db, "select apr_type, apr_percentage from credit_aprs")) == [

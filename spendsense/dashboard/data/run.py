@@ -138,6 +138,15 @@ class PublishedRun:
         self._metrics_cache = (mtime, data)
         return data
 
+    def source_lines(self) -> list[str]:
+        """The run's source.json as short sentences (the actual input, never the synthetic defaults)."""
+        from spendsense.profile import read_source_summary, source_lines
+
+        try:
+            return source_lines(read_source_summary(self.run_dir))
+        except (ValueError, KeyError, TypeError) as exc:
+            return [f"source.json unreadable: {exc}"]
+
     def fairness(self) -> object | None:
         """The fairness section of metrics.json, if any."""
         m = self.metrics()
