@@ -9,6 +9,7 @@ import os
 import re
 import time
 import uuid
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -57,7 +58,12 @@ def create_app(secret: str | None = None, runs_root: Path | str | None = None,
     """The API over the latest published run (under runs_root) and the operational store."""
     from spendsense.api.routes import ROUTERS
 
-    app = FastAPI(title="SpendSense API", version="1", openapi_url="/v1/openapi.json", docs_url="/v1/docs",
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        app.state.views.close()
+
+    app = FastAPI(lifespan=lifespan, title="SpendSense API", version="1", openapi_url="/v1/openapi.json", docs_url="/v1/docs",
                   redoc_url=None, description="Explainable financial-education recommendations: consent, "
                   "profiles, recommendations, feedback and operator review over the latest published run.")
     app.state.secret = secret or auth.secret_from_env()
@@ -116,10 +122,6 @@ def create_app(secret: str | None = None, runs_root: Path | str | None = None,
         message = {404: "no such route", 405: "method not allowed on this route"}.get(exc.status_code,
                                                                                      str(exc.detail))
         return error_response(request, code, message, exc.status_code)
-
-    @app.on_event("shutdown")
-    def close_views():
-        app.state.views.close()
 
     return app
 

@@ -26,9 +26,12 @@ def encode_cursor(user_id: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        value = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
     except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("cursor is not one this API returned") from None
+        value = ""
+    if not value or encode_cursor(value) != cursor:
+        raise ValidationFailed("cursor is not one this API returned")
+    return value
 
 
 @router.post("", response_model=Envelope, status_code=201)
