@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "dashboard"))
+sys.path.insert(0, str(Path(__file__).parent))
 
 import fixture_run
-
-SECRET = "test-secret-" + "0123456789abcdef" * 3
+from api_fixture import SECRET
 
 
 @pytest.fixture(scope="session")
