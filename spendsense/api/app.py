@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from spendsense import opstore
 from spendsense.api import auth
@@ -29,7 +30,7 @@ MAX_BODY_BYTES = 64 * 1024
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNAUDITED = ("/metrics", "/v1/health", "/v1/health/ready")  # probes; every other call is audited
 HTTP_CODES = {400: "validation", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-              405: "not_found", 409: "conflict", 413: "validation", 422: "validation", 429: "rate_limited",
+              405: "method_not_allowed", 409: "conflict", 413: "validation", 422: "validation", 429: "rate_limited",
               503: "unavailable"}
 
 
@@ -118,10 +119,14 @@ def create_app(secret: str | None = None, runs_root: Path | str | None = None,
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 405:  # every method of the path, not only those of the first route matching it
+            allowed = sorted({m for r in app.routes if getattr(r, "methods", None)
+                              and r.matches(request.scope)[0] == Match.PARTIAL for m in r.methods})
+            exc.headers = {"Allow": ", ".join(allowed)}
         code = HTTP_CODES.get(exc.status_code, "validation" if exc.status_code < 500 else "unavailable")
         message = {404: "no such route", 405: "method not allowed on this route"}.get(exc.status_code,
                                                                                      str(exc.detail))
-        return error_response(request, code, message, exc.status_code)
+        return error_response(request, code, message, exc.status_code, headers=getattr(exc, "headers", None))
 
     return app
 

@@ -56,3 +56,16 @@ class BulkApproval(Strict):
     action: Literal["approve"] = "approve"
     recommendation_ids: list[str] = Field(min_length=1, max_length=100)
     reason: str | None = TEXT
+
+
+def _error(description: str) -> dict:
+    return {"model": Envelope, "description": description}
+
+
+ERROR_RESPONSES = {
+    400: _error("validation: the body cannot be parsed"),
+    401: _error("unauthenticated: no valid bearer token"), 403: _error("forbidden or consent_required"),
+    404: _error("not_found"), 405: _error("method_not_allowed"), 409: _error("conflict"),
+    413: _error("validation: body too large"), 422: _error("validation"), 429: _error("rate_limited"),
+    503: _error("unavailable: no published run"),
+}

@@ -184,6 +184,7 @@ def test_the_queue_and_the_user_list_page_by_cursor(client, token):
     assert [i["user_id"] for i in flagged["items"]] == ["u002"]
     assert client.get("/v1/users", params={"limit": 101}, headers=op).status_code == 422
     assert code(client.get("/v1/users", params={"cursor": "%%%"}, headers=op)) == "validation"
+    assert code(client.get("/v1/users", params={"flag": "rich"}, headers=op)) == "validation"
 
 
 def test_the_profile_of_one_window(client, token):

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from api_fixture import SECRET
 
 BIN = Path(sys.executable).parent
@@ -97,8 +96,8 @@ def test_rate_limit_over_http_answers_429_with_retry_after(server):
 def test_token_command_refuses_without_a_secret(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "SPENDSENSE_API_SECRET"}
     r = subprocess.run([str(BIN / "spendsense"), "api", "token", "--role", "operator"], env=env,
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, check=False)
     assert r.returncode == 2 and "SPENDSENSE_API_SECRET" in r.stderr
     r = subprocess.run([str(BIN / "spendsense"), "api", "token", "--role", "customer"],
-                       env={**env, "SPENDSENSE_API_SECRET": SECRET}, capture_output=True, text=True)
+                       env={**env, "SPENDSENSE_API_SECRET": SECRET}, capture_output=True, text=True, check=False)
     assert r.returncode == 2 and "--user-id" in r.stderr

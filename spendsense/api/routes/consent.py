@@ -8,12 +8,12 @@ from spendsense import opstore
 from spendsense.api.app import envelope
 from spendsense.api.deps import Caller, Store, touching
 from spendsense.api.errors import Forbidden, NotFound, ValidationFailed
-from spendsense.api.models import ConsentChange, Envelope
+from spendsense.api.models import ERROR_RESPONSES, ConsentChange, Envelope
 from spendsense.api.views import plain, records
 from spendsense.dashboard.access import AccessDenied
 from spendsense.dashboard.data import consent as consent_rules
 
-router = APIRouter(prefix="/v1/consent", tags=["consent"])
+router = APIRouter(prefix="/v1/consent", tags=["consent"], responses=ERROR_RESPONSES)
 SOURCE = "api"
 
 

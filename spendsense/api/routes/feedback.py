@@ -9,12 +9,13 @@ from spendsense import opstore_api
 from spendsense.api.app import envelope
 from spendsense.api.deps import Caller, Store, touching
 from spendsense.api.errors import NotFound
-from spendsense.api.models import Envelope, Feedback
+from spendsense.api.models import ERROR_RESPONSES, Envelope, Feedback
 
-router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
+router = APIRouter(prefix="/v1/feedback", tags=["feedback"], responses=ERROR_RESPONSES)
 
 
-@router.post("", response_model=Envelope, status_code=201)
+@router.post("", response_model=Envelope, status_code=201,
+             responses={200: {"model": Envelope, "description": "already recorded (same feedback_id)"}})
 async def feedback(body: Feedback, request: Request, who: Caller, v: Store):
     """Record a reaction (helpful, not_helpful, dismissed, clicked) to a recommendation of the published run; the
     customer's own (or staff recording it for them); needs granted consent. A repeated feedback_id adds nothing."""

@@ -10,12 +10,11 @@ from fastapi import APIRouter, Query, Request
 from spendsense.api.app import envelope
 from spendsense.api.deps import Caller, Store, touching
 from spendsense.api.errors import ConsentRequired, Forbidden, NotFound, ValidationFailed
-from spendsense.api.models import BulkApproval, Envelope, Review
-from spendsense.api.routes.users import decode_cursor, encode_cursor
+from spendsense.api.models import ERROR_RESPONSES, BulkApproval, Envelope, Review
 from spendsense.api.views import records
 from spendsense.dashboard.access import AccessDenied, DashboardData
 
-router = APIRouter(prefix="/v1/operator/review", tags=["operator"])
+router = APIRouter(prefix="/v1/operator/review", tags=["operator"], responses=ERROR_RESPONSES)
 STAFF = ("admin", "operator")
 
 
@@ -37,19 +36,17 @@ def review_one(data: DashboardData, recommendation_id: str, body: Review) -> str
 @router.get("", response_model=Envelope)
 async def queue(request: Request, who: Caller, v: Store,
                 limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                cursor: Annotated[str | None, Query(max_length=200)] = None):
-    """Recommendations waiting for a decision (flagged first, then pending) among consenting users."""
+                cursor: Annotated[int, Query(ge=0, le=10_000_000)] = 0):
+    """Recommendations waiting for a decision (flagged first, then pending) among consenting users; pass
+    `next_cursor` (a position in the queue) as `cursor` for the next page."""
     who.require(*STAFF, what="see the review queue")
     data = v.data(who)
     rows = data.review_queue(limit=1_000_000)
-    start = decode_cursor(cursor) if cursor else "0"
-    if not start.isdigit():
-        raise ValidationFailed("cursor is not one this API returned")
-    start = int(start)
+    start = cursor
     page = rows.iloc[start:start + limit]
     more = start + limit < len(rows)
     return envelope(request, {"items": records(page), "total": len(rows),
-                              "next_cursor": encode_cursor(str(start + limit)) if more else None})
+                              "next_cursor": start + limit if more else None})
 
 
 @router.post("/{recommendation_id}", response_model=Envelope, status_code=201)

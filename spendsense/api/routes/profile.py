@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 
 from spendsense.api.app import envelope
 from spendsense.api.deps import Caller, Store, touching
-from spendsense.api.models import Envelope
+from spendsense.api.models import ERROR_RESPONSES, Envelope
 from spendsense.api.views import plain, records
 
-router = APIRouter(prefix="/v1/profile", tags=["profile"])
+router = APIRouter(prefix="/v1/profile", tags=["profile"], responses=ERROR_RESPONSES)
 
 
 def in_window(df, window: int):

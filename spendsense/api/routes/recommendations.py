@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request
 from spendsense.api.app import envelope
 from spendsense.api.deps import Caller, Store, touching
 from spendsense.api.errors import Forbidden
-from spendsense.api.models import Envelope
+from spendsense.api.models import ERROR_RESPONSES, Envelope
 from spendsense.api.views import plain, records
 
-router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
+router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"], responses=ERROR_RESPONSES)
 
 
 @router.get("/{user_id}", response_model=Envelope)

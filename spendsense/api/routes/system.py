@@ -10,10 +10,10 @@ from spendsense import opstore_api
 from spendsense.api.app import envelope
 from spendsense.api.deps import Caller, Store, anyone
 from spendsense.api.errors import Unavailable
-from spendsense.api.models import Envelope
+from spendsense.api.models import ERROR_RESPONSES, Envelope
 from spendsense.api.views import Views, plain
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], responses=ERROR_RESPONSES)
 
 
 @router.get("/v1/runs/latest", response_model=Envelope)

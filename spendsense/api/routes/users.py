@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
 from spendsense import opstore_api
 from spendsense.api.app import envelope
 from spendsense.api.deps import Caller, Store, touching
-from spendsense.api.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from spendsense.api.models import Envelope, NewUser
+from spendsense.api.errors import Conflict, Forbidden, NotFound
+from spendsense.api.models import ERROR_RESPONSES, Envelope, NewUser
 from spendsense.api.views import plain
 from spendsense.dashboard.access import FLAG_OPTIONS
 
-router = APIRouter(prefix="/v1/users", tags=["users"])
+router = APIRouter(prefix="/v1/users", tags=["users"], responses=ERROR_RESPONSES)
 MAX_LIMIT = 100
 SCAN_LIMIT = 1_000_000  # every match, then the page is cut by cursor
-
-
-def encode_cursor(user_id: str) -> str:
-    return base64.urlsafe_b64encode(user_id.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        value = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
-    except (ValueError, UnicodeDecodeError):
-        value = ""
-    if not value or encode_cursor(value) != cursor:
-        raise ValidationFailed("cursor is not one this API returned")
-    return value
+CURSOR_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
 
 @router.post("", response_model=Envelope, status_code=201)
@@ -69,14 +55,13 @@ async def get_user(user_id: str, request: Request, who: Caller, v: Store):
 @router.get("", response_model=Envelope)
 async def list_users(request: Request, who: Caller, v: Store,
                      persona: Annotated[str | None, Query(max_length=64)] = None,
-                     flag: Annotated[str | None, Query(max_length=40)] = None,
+                     flag: Literal[tuple(FLAG_OPTIONS)] | None = None,
                      q: Annotated[str | None, Query(max_length=64)] = None,
                      limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-                     cursor: Annotated[str | None, Query(max_length=200)] = None):
-    """Users by persona, flag and id text, ordered by user_id, `limit` per page; `next_cursor` for the next."""
+                     cursor: Annotated[str | None, Query(max_length=64, pattern=CURSOR_PATTERN)] = None):
+    """Users by persona, flag and id text, ordered by user_id, `limit` per page; pass `next_cursor` (the last
+    user_id of the page) as `cursor` for the next."""
     who.require("admin", "operator", what="list users")
-    if flag is not None and flag not in FLAG_OPTIONS:
-        raise ValidationFailed(f"unknown flag; expected one of {', '.join(FLAG_OPTIONS)}")
     data = v.data(who)
     found = data.search_users(q or "", "id", SCAN_LIMIT)
     ids = set(found["user_id"])
@@ -84,10 +69,10 @@ async def list_users(request: Request, who: Caller, v: Store,
         ids &= set(data.search_users(persona, "persona", SCAN_LIMIT)["user_id"])
     if flag:
         ids &= set(data.search_users(flag, "flag", SCAN_LIMIT)["user_id"])
-    after = decode_cursor(cursor) if cursor else ""
+    after = cursor or ""
     page = sorted(u for u in ids if u > after)[: limit + 1]
     more = len(page) > limit
     page = page[:limit]
     labels = dict(zip(found["user_id"], found["label"]))
     return envelope(request, {"items": [{"user_id": u, "label": labels.get(u, u)} for u in page],
-                              "next_cursor": encode_cursor(page[-1]) if more else None})
+                              "next_cursor": page[-1] if more else None})
