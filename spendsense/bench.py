@@ -138,8 +138,9 @@ def _bench_probes(ctx: dict) -> dict:
 
 def _bench_api(ctx: dict) -> dict:
     """The API load test (spendsense.api.load) over the benchmark's run: 16 clients, consenting users only."""
-    from spendsense import opstore as ops
-    from spendsense import runs
+    import duckdb
+
+    from spendsense import consent, runs
     from spendsense.api.load import load_test
 
     root = Path(ctx["work_dir"]) / "api_runs"
@@ -147,11 +148,10 @@ def _bench_api(ctx: dict) -> dict:
     staged.mkdir(parents=True)
     (staged / runs.WAREHOUSE).symlink_to(ctx["warehouse"])
     runs.publish(staged, root)
-    con = ops.connect(Path(ctx["opstore"]))
-    try:
-        users = sorted(ops.consenting_user_ids(con))
-    finally:
-        con.close()
+    with duckdb.connect(ctx["warehouse"], read_only=True) as con:  # the run's consent copy, by the one rule
+        events = con.execute("select user_id, event, occurred_at from consent_events order by occurred_at").df()
+    status = consent.latest_status(events)
+    users = sorted(status.loc[status["status"] == "granted", "user_id"])
     result = load_test(root, Path(ctx["opstore"]), users, seconds=ctx.get("api_seconds", 20.0))
     return {f"api_{k}": v for k, v in result.items()}
 

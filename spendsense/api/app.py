@@ -24,6 +24,7 @@ from spendsense.api.errors import ApiError, TooLarge
 from spendsense.api.limits import RateLimits, check_size
 from spendsense.api.metrics import ApiMetrics
 from spendsense.api.views import Views
+from spendsense.dashboard.data.catalog import load_entries
 
 log = logging.getLogger("spendsense.api")
 MAX_BODY_BYTES = 64 * 1024
@@ -61,6 +62,7 @@ def create_app(secret: str | None = None, runs_root: Path | str | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        load_entries()  # the content catalog (seconds to load) before the first call, not during it
         yield
         app.state.views.close()
 

@@ -50,6 +50,8 @@ def start_server(runs_root: Path, opstore_path: Path, workers: int) -> tuple[sub
 
 def hammer(base: str, user_ids: list[str], seconds: float, clients: int = CLIENTS) -> dict:
     """`clients` threads each GET /v1/recommendations/{id} (cycling through user_ids) for `seconds`."""
+    if not user_ids:
+        raise ValueError("the load test needs at least one user with granted consent")
     import httpx
 
     from spendsense.api import auth
@@ -57,10 +59,11 @@ def hammer(base: str, user_ids: list[str], seconds: float, clients: int = CLIENT
     headers = {"Authorization": "Bearer " + auth.issue(SECRET_FOR_LOAD, "operator", "load-test")}
     latencies: list[list[float]] = [[] for _ in range(clients)]
     statuses: list[dict[int, int]] = [{} for _ in range(clients)]
-    stop = time.perf_counter() + seconds
+    sessions = [httpx.Client(base_url=base, headers=headers, timeout=30) for _ in range(clients)]
+    stop = time.perf_counter() + seconds  # after the clients exist: their set-up is not timed
 
     def client(i: int) -> None:
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+        with sessions[i] as http:
             n = i
             while time.perf_counter() < stop:
                 t0 = time.perf_counter()
@@ -69,13 +72,15 @@ def hammer(base: str, user_ids: list[str], seconds: float, clients: int = CLIENT
                 statuses[i][r.status_code] = statuses[i].get(r.status_code, 0) + 1
                 n += clients
 
-    started = time.perf_counter()
+    started = stop - seconds
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
+    if not any(latencies):
+        raise RuntimeError("the load test's clients made no request (see the errors above)")
     ms = np.concatenate([np.asarray(x) for x in latencies]) * 1000
     codes: dict[int, int] = {}
     for s in statuses:
@@ -95,9 +100,14 @@ def load_test(runs_root: Path, opstore_path: Path, user_ids: list[str], seconds:
         hammer(base, user_ids, 2.0)  # warm-up: connections opened, caches filled
         return {"workers": workers, **hammer(base, user_ids, seconds)}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server process: SIGTERM (uvicorn shuts its workers down), SIGKILL after 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -4,7 +4,6 @@ printed admin token, tokens from `spendsense api token`, and the customer's curl
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,13 +13,9 @@ import httpx
 import pytest
 from api_fixture import SECRET
 
+from spendsense.api.load import free_port, stop
+
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -36,7 +31,7 @@ def server(runs_root, opstore_path):
         lines = [proc.stdout.readline() for _ in range(3)]
         assert lines[0].startswith(f"SpendSense API at http://127.0.0.1:{port}/v1"), lines
         token = lines[2].strip()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded 2-core machine: workers load the catalog first
         while True:
             try:
                 if httpx.get(f"{base}/v1/health/ready", timeout=2).status_code == 200:
@@ -47,12 +42,7 @@ def server(runs_root, opstore_path):
             time.sleep(0.3)
         yield base, token, env
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def issued(env, *args) -> dict:

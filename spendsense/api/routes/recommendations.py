@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 
 from spendsense.api.app import envelope
 from spendsense.api.deps import Caller, Store, touching
-from spendsense.api.errors import Forbidden
+from spendsense.api.errors import ConsentRequired, Forbidden
 from spendsense.api.models import ERROR_RESPONSES, Envelope
 from spendsense.api.views import plain, records
 
@@ -24,8 +24,10 @@ async def recommendations(user_id: str, request: Request, who: Caller, v: Store,
     touching(request, user_id)
     if include and who.role not in ("admin", "operator"):
         raise Forbidden(f"role {who.role!r} may not see decision traces (needs admin or operator)")
-    data = v.person(who, user_id)
-    preview = data.customer_preview(user_id)
+    data = v.person(who, user_id, consent_needed=False)
+    preview = data.customer_preview(user_id)  # decides consent by the one rule, once
+    if preview.consent_status != "granted" and who.role != "admin":
+        raise ConsentRequired("this user has not granted consent; their data is not shown")
     body = {"user_id": user_id, "run_id": preview.run_id, "as_of": preview.as_of,
             "consent_status": preview.consent_status, "items": records(preview.items),
             "disclosure": preview.disclosure, "notes": preview.notes,
