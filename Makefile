@@ -13,7 +13,7 @@ export IPYTHONDIR := $(CURDIR)/.ipython
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install run test test-fast lab dashboard bench lint clean
+.PHONY: help install run test test-fast lab dashboard api bench lint clean
 .DEFAULT_GOAL := help
 
 help:  ## show this help
@@ -42,6 +42,9 @@ lab: $(STAMP)  ## open JupyterLab on the notebooks
 
 dashboard: $(STAMP)  ## serve the operator dashboard (Voila) on 127.0.0.1
 	$(BIN)/spendsense dashboard $(ARGS)
+
+api: $(STAMP)  ## serve the REST API (FastAPI) on 127.0.0.1:8000; prints a token
+	$(BIN)/spendsense api $(ARGS)
 
 bench: $(STAMP)  ## benchmark every stage (default 100,000 users; ARGS="--users 10000")
 	$(BIN)/spendsense bench $(ARGS)

@@ -82,6 +82,8 @@ def bench_stage(stage: str, ctx: dict) -> dict | None:
                       latency_sample=20)
     elif stage == "publish":
         return _bench_publish(ctx)
+    elif stage == "api":
+        return _bench_api(ctx)
     elif stage == "probes":
         return _bench_probes(ctx)
     else:
@@ -132,6 +134,26 @@ def _bench_probes(ctx: dict) -> dict:
             "single_user_p50_ms": round(float(np.percentile(single, 50)), 2),
             "single_user_p95_ms": round(float(np.percentile(single, 95)), 2),
             **switch}
+
+
+def _bench_api(ctx: dict) -> dict:
+    """The API load test (spendsense.api.load) over the benchmark's run: 16 clients, consenting users only."""
+    import duckdb
+
+    from spendsense import consent, runs
+    from spendsense.api.load import load_test
+
+    root = Path(ctx["work_dir"]) / "api_runs"
+    staged = runs.staging_dir("bench", root)
+    staged.mkdir(parents=True)
+    (staged / runs.WAREHOUSE).symlink_to(ctx["warehouse"])
+    runs.publish(staged, root)
+    with duckdb.connect(ctx["warehouse"], read_only=True) as con:  # the run's consent copy, by the one rule
+        events = con.execute("select user_id, event, occurred_at from consent_events order by occurred_at").df()
+    status = consent.latest_status(events)
+    users = sorted(status.loc[status["status"] == "granted", "user_id"])
+    result = load_test(root, Path(ctx["opstore"]), users, seconds=ctx.get("api_seconds", 20.0))
+    return {f"api_{k}": v for k, v in result.items()}
 
 
 def _bench_user_switch(ctx: dict, users: list[str]) -> dict:
@@ -210,6 +232,9 @@ def run_benchmark(n_users: int, seed: int = 42, as_of: dt.date = dt.date(2026, 1
         echo("  floor scan / single-user paths ...", end="", flush=True)
         probes = run_stage("probes", ctx)
         echo(" done")
+        echo("  API load test (16 clients) ...", end="", flush=True)
+        probes.update({k: v for k, v in run_stage("api", ctx).items() if k.startswith("api_")})
+        echo(f" p95 {probes['api_p95_ms']} ms, {probes['api_requests_per_second']} req/s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     timed = [r for r in results if "seconds" in r]
@@ -269,6 +294,10 @@ def markdown_table(report: dict) -> str:
                   f"{report['single_user_p50_ms']} ms / p95 {report['single_user_p95_ms']} ms; dashboard "
                   f"user-switch data access p50 {report.get('user_switch_p50_ms')} ms / p95 "
                   f"{report.get('user_switch_p95_ms')} ms."), "",
+              (f"API `GET /v1/recommendations/{{id}}` over loopback, {report.get('api_clients')} clients, "
+               f"{report.get('api_workers')} uvicorn workers: p50 {report.get('api_p50_ms')} ms / p95 "
+               f"{report.get('api_p95_ms')} ms, {report.get('api_requests_per_second')} requests/s "
+               f"({report.get('api_requests')} requests, statuses {report.get('api_statuses')})."), "",
               "| target | limit | measured | met |", "|---|---|---|---|"]
     for t in report["targets"]:
         met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")

@@ -29,7 +29,7 @@ import pyarrow as pa
 from spendsense import consent as consent_rule
 from spendsense import paths, sql
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: feedback and registered_users (the REST API)
 BUSY_TIMEOUT_S = 30.0
 CONSENT_EVENTS = ("granted", "revoked")
 REVIEW_ACTIONS = ("approve", "override", "suppress", "flag")

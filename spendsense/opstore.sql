@@ -82,4 +82,44 @@ create trigger if not exists deliveries_keep_first before insert on deliveries
 when exists (select 1 from deliveries where delivery_id = new.delivery_id)
 begin select raise(ignore); end;
 
-pragma user_version = 1;
+-- Added in schema version 2 (the REST API): customers' reactions to recommendations, and users registered
+-- through the API before a run has seen them. Append-only like the rest.
+create table if not exists feedback (
+    feedback_id text primary key,
+    user_id text not null,
+    recommendation_id text not null,
+    run_id text not null,
+    item_id text,
+    reaction text not null check (reaction in ('helpful', 'not_helpful', 'dismissed', 'clicked')),
+    note text,
+    actor text not null,
+    recorded_at text not null
+);
+create index if not exists feedback_by_user on feedback (user_id, recorded_at);
+create index if not exists feedback_by_run on feedback (run_id);
+
+create table if not exists registered_users (
+    user_id text primary key,
+    name text not null,
+    source text not null,
+    actor text not null,
+    registered_at text not null
+);
+
+create trigger if not exists feedback_no_update before update on feedback
+begin select raise(abort, 'feedback is append-only: UPDATE is not allowed'); end;
+create trigger if not exists feedback_no_delete before delete on feedback
+begin select raise(abort, 'feedback is append-only: DELETE is not allowed'); end;
+create trigger if not exists feedback_keep_first before insert on feedback
+when exists (select 1 from feedback where feedback_id = new.feedback_id)
+begin select raise(ignore); end;
+
+create trigger if not exists registered_users_no_update before update on registered_users
+begin select raise(abort, 'registered_users is append-only: UPDATE is not allowed'); end;
+create trigger if not exists registered_users_no_delete before delete on registered_users
+begin select raise(abort, 'registered_users is append-only: DELETE is not allowed'); end;
+create trigger if not exists registered_users_keep_first before insert on registered_users
+when exists (select 1 from registered_users where user_id = new.user_id)
+begin select raise(ignore); end;
+
+pragma user_version = 2;

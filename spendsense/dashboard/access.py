@@ -157,6 +157,10 @@ class DashboardData:
         """Catalog entries by item_id (kind, title, summary), loaded once per process; empty if it cannot load."""
         return load_entries()
 
+    def has_user(self, user_id: str) -> bool:
+        """Whether the run's users table holds this user (every role: it reveals nothing else)."""
+        return self._run.user_exists(user_id)
+
     def _check_user(self, user_id: str) -> None:
         if not self._run.user_exists(user_id):
             raise KeyError(f"user {user_id!r} is not in run {self.run_id}")
