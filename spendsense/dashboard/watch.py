@@ -79,5 +79,5 @@ class ReviewWatch(HasTraits):
             await asyncio.sleep(self.interval)
             try:
                 self.check()
-            except Exception:  # noqa: BLE001 - a failed look is retried at the next tick, never shown as a traceback
+            except Exception:  # a failed look is retried at the next tick, never shown as a traceback
                 log.exception("dashboard: polling the operational store failed")

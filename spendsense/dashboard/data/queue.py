@@ -31,8 +31,8 @@ SORTS = {
     "item": ("item_id", ("user_id", "window_days")),
     "window": ("window_days", ("user_id", "rank")),
     "rank": ("rank", ("user_id",)),
-    "kind": ("kind", ("user_id", "rank")),
-    "persona": ("persona_id", ("user_id", "rank")),
+    "kind": ("kind", ("user_id", "window_days", "rank")),
+    "persona": ("persona_id", ("user_id", "window_days", "rank")),
     "decided": ("reviewed_at", ()),
 }
 SORT_LABELS = (("status (flagged first)", "status"), ("score", "score"), ("user", "user"), ("item", "item"),
