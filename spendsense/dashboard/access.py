@@ -127,11 +127,12 @@ class DashboardData:
 
     def review_counts(self) -> dict[str, int]:
         """Recommendations of this run by review status (pending, approved, overridden, suppressed, flagged)."""
-        return reviews.counts(self._run, self._store)
+        return self._queue.status_counts()
 
     def review_queue_size(self) -> int:
         """Recommendations waiting for a decision (pending or flagged) among consenting users."""
-        return reviews.queue_size(self._run, self._store)
+        counts = self._queue.status_counts()
+        return counts["pending"] + counts["flagged"]
 
     def counts(self) -> dict[str, int]:
         """Headline counts of the run: users, users with recommendations, recommendations."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_bool import CheckboxStyle
+from ipywidgets.widgets.widget_string import HTMLStyle, TextStyle
 from traitlets import List
 
 from spendsense.dashboard.render import badge, esc, fmt_cell
@@ -40,51 +42,68 @@ def row_html(row: dict) -> str:
             f'</div>')
 
 
+class Shared:
+    """Layouts and styles every row shares (one widget model each, not one per row: a page of 50 rows is ~350
+    widgets instead of ~1,000, which is what the browser has to create)."""
+
+    def __init__(self):
+        self.row = widgets.Layout(align_items="flex-start", width="100%")
+        self.select = widgets.Layout(width="28px")
+        self.body = widgets.Layout(flex="1 1 auto", min_width="0")
+        self.reason = widgets.Layout(width="170px")
+        self.button = widgets.Layout(width="auto")
+        self.checkbox_style = CheckboxStyle()
+        self.html_style = HTMLStyle()
+        self.text_style = TextStyle()
+        self.button_style = widgets.ButtonStyle()
+
+
 class QueueRow(widgets.HBox):
     """One row of the queue page; `show(row)` points it at a recommendation (the state it shows is what a
     decision from this row is made against)."""
 
-    def __init__(self, decide: Decide, on_select: Callable[[], None], **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, decide: Decide, on_select: Callable[[], None], shared: Shared, **kwargs):
+        super().__init__(layout=shared.row, **kwargs)
         self.add_class("ss-q-row")
         self.decide, self.row = decide, {}
-        self.select = widgets.Checkbox(indent=False, layout=widgets.Layout(width="28px"))
+        self.select = widgets.Checkbox(indent=False, layout=shared.select, style=shared.checkbox_style)
         self.select.add_class("ss-q-select")
         self.select.observe(lambda _: on_select(), names="value")
-        self.body = widgets.HTML(layout=widgets.Layout(flex="1 1 auto", min_width="0"))
+        self.body = widgets.HTML(layout=shared.body, style=shared.html_style)
         self.body.add_class("ss-q-body")
-        self.reason = widgets.Text(placeholder="reason to flag", layout=widgets.Layout(width="170px"))
+        self.reason = widgets.Text(placeholder="reason to flag", layout=shared.reason, style=shared.text_style)
         self.reason.add_class("ss-q-reason")
-        self.approve = self._button("Approve", "success", "ss-q-approve", lambda: self._decide("approve", False))
-        self.flag = self._button("Flag", "warning", "ss-q-flag", lambda: self._decide("flag", False))
-        self.both = self._button("Approve both windows", "", "ss-q-approve-both", lambda: self._decide("approve", True))
-        self.children = [self.select, self.body, widgets.VBox([widgets.HBox([self.approve, self.flag, self.reason]),
-                                                               self.both])]
+        self.approve = self._button("Approve", "success", "ss-q-approve", shared, lambda: self._decide("approve", False))
+        self.flag = self._button("Flag", "warning", "ss-q-flag", shared, lambda: self._decide("flag", False))
+        self.both = self._button("Approve both windows", "", "ss-q-approve-both", shared,
+                                 lambda: self._decide("approve", True))
+        self.base = [self.select, self.body, self.approve, self.flag, self.reason]
 
     @staticmethod
-    def _button(label: str, style: str, css: str, on_click: Callable[[], None]) -> widgets.Button:
-        b = widgets.Button(description=label, button_style=style, layout=widgets.Layout(width="auto"))
+    def _button(label: str, style: str, css: str, shared: Shared, on_click: Callable[[], None]) -> widgets.Button:
+        b = widgets.Button(description=label, button_style=style, layout=shared.button, style=shared.button_style)
         b.add_class(css)
         b.on_click(lambda _: on_click())
         return b
 
     def show(self, row: dict) -> None:
+        if self.row:
+            self.remove_class(f"ss-q-id-{self.row['recommendation_id']}")
         self.row = row
-        rid = row["recommendation_id"]
-        self._dom_classes = tuple(c for c in self._dom_classes if not c.startswith("ss-q-id-")) + (f"ss-q-id-{rid}",)
+        self.add_class(f"ss-q-id-{row['recommendation_id']}")
         self.body.value = row_html(row)
         self.reason.value = ""
         self.select.value = False
         self.approve.disabled = row["status"] == "approved"
         has_other = isinstance(row.get("other_id"), str) and bool(row["other_id"])
-        self.both.layout.display = "" if has_other else "none"
-        self.both.disabled = not has_other or (row["status"] == "approved" and row.get("other_status") == "approved")
-        self.layout.display = ""
+        self.both.disabled = row["status"] == "approved" and row.get("other_status") == "approved"
+        self.children = self.base + [self.both] if has_other else self.base
 
     def hide(self) -> None:
+        if self.row:
+            self.remove_class(f"ss-q-id-{self.row['recommendation_id']}")
         self.row = {}
         self.select.value = False
-        self.layout.display = "none"
 
     def decision(self) -> tuple[str, str]:
         """(recommendation_id, the latest review id this row shows) for a decision made from it."""
@@ -107,6 +126,7 @@ class QueueTable(widgets.VBox):
         self.add_class("ss-q-table")
         self.decide = decide
         self.pool: list[QueueRow] = []
+        self.shared = Shared()
         self.empty = widgets.HTML('<div class="ss-muted">nothing matches these filters</div>')
         self.empty.add_class("ss-q-empty")
         self._drawing = False
@@ -116,12 +136,12 @@ class QueueTable(widgets.VBox):
         self._drawing = True
         try:
             while len(self.pool) < len(rows):
-                self.pool.append(QueueRow(self.decide, self._selection_changed))
+                self.pool.append(QueueRow(self.decide, self._selection_changed, self.shared))
             for row_widget, row in zip(self.pool, rows):
                 row_widget.show(row)
             for row_widget in self.pool[len(rows):]:
                 row_widget.hide()
-            self.children = self.pool[:max(len(rows), 0)] if rows else [self.empty]
+            self.children = self.pool[:len(rows)] if rows else [self.empty]
         finally:
             self._drawing = False
         self._selection_changed()

@@ -3,8 +3,8 @@ state (opstore), filtered, sorted, counted exactly and cut to one page by SQL (q
 
 The opstore's review state (the latest review per recommendation) and the consenting users are read only when the
 opstore's marks (newest review / consent rowid) change, and registered into the session's read-only DuckDB
-connection; the filtered set is materialized as a temp table once per (filter, marks), so paging and sorting read
-only that table.
+connection, and every row with its state is materialized once per marks (temp table queue_state); the filtered
+set is materialized from it once per (filter, marks) (queue_filtered), so paging and sorting read only that.
 """
 
 from __future__ import annotations
@@ -114,6 +114,7 @@ class QueueSource:
             consenting = pd.DataFrame({"user_id": now.loc[now["status"] == "granted", "user_id"].astype(str)})
             self.run.con.register("queue_latest", latest.astype({"ever_flagged": "int64"}))
             self.run.con.register("queue_consenting", consenting)
+            self.run.execute(SQL, "state")
             self._marks, self._filtered = marks, None
         return marks
 
@@ -141,6 +142,14 @@ class QueueSource:
         first = page_no * flt.page_size + 1 if total else 0
         return QueuePage(rows, int(total), int(users_total), first, first + len(rows) - 1 if total else 0,
                          {s: int(counts.get(s, 0)) for s in STATUSES}, users)
+
+    def status_counts(self) -> dict[str, int]:
+        """Recommendations of consenting users by review status, whatever the filters (every status listed)."""
+        if not self.run.has("recommendations"):
+            return dict.fromkeys(STATUSES, 0)
+        self._sync_state()
+        found = dict(self.run.execute(SQL, "all_status_counts").fetchall())
+        return {s: int(found.get(s, 0)) for s in STATUSES}
 
     def options(self) -> dict[str, list[str]]:
         """The values each filter list offers: persona_id, kind, item_id, window_days."""

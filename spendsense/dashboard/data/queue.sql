@@ -17,9 +17,9 @@ select recommendation_id, review_id, action, operator, recorded_at, reason, ever
     from reviews)
 where newest = 1
 
--- name: filter
--- (warehouse) materialize the rows matching the filters; a NULL filter parameter matches everything
-create or replace temp table queue_filtered as
+-- name: state
+-- (warehouse) materialize every recommendation of a consenting user with its state, once per opstore change
+create or replace temp table queue_state as
 with state as (
     select r.recommendation_id, r.user_id, r.window_days, r.kind, r.rank, r.score, r.title, r.item_id,
            r.persona_id, r.rationale,
@@ -42,6 +42,11 @@ paired as (
 select *, case status when 'flagged' then 0 when 'pending' then 1 when 'approved' then 2
                       when 'overridden' then 3 else 4 end as status_order
 from paired
+
+-- name: filter
+-- (warehouse) materialize the rows matching the filters; a NULL filter parameter matches everything
+create or replace temp table queue_filtered as
+select * from queue_state
 where status in (select unnest($statuses))
   and ($persona_id is null or persona_id = $persona_id)
   and ($kind is null or kind = $kind)
@@ -64,6 +69,10 @@ select count(*) as total, count(distinct user_id) as users from queue_filtered
 
 -- name: status_counts
 select status, count(*) as n from queue_filtered group by status
+
+-- name: all_status_counts
+-- every recommendation of a consenting user, by status (whatever the filters)
+select status, count(*) as n from queue_state group by status
 
 -- name: users
 -- the users matching the filters, most waiting items first

@@ -70,19 +70,6 @@ def status_all(run: PublishedRun, ops: OpStore) -> pd.DataFrame:
     return out[out["user_id"].isin(granted)].drop(columns="action")
 
 
-def counts(run: PublishedRun, ops: OpStore) -> dict[str, int]:
-    """Recommendations of this run by review status."""
-    status = status_all(run, ops)
-    found = status["status"].value_counts().to_dict() if len(status) else {}
-    return {s: int(found.get(s, 0)) for s in STATUSES}
-
-
-def queue_size(run: PublishedRun, ops: OpStore) -> int:
-    """Recommendations waiting for a decision (pending or flagged) among consenting users."""
-    status = status_all(run, ops)
-    return int(status["status"].isin(QUEUE_STATUSES).sum()) if len(status) else 0
-
-
 def history(ops: OpStore, user_id: str | None, limit: int) -> pd.DataFrame:
     """Reviews, newest first (of one user, or of everyone)."""
     if user_id:
