@@ -311,7 +311,20 @@ class DashboardData:
     def record_reviews(self, decisions: list[tuple[str, str | None]], action: str, reason: str = "") -> list[dict]:
         """One decision (approve or flag, one reason) on many (recommendation_id, expected_latest) pairs, each
         checked and written on its own: [{recommendation_id, review_id | None, error | None, stale}] in order."""
-        return reviews.record_each(self.record_review, decisions, action, reason)
+        reason = (reason or "").strip()
+        users = reviews.recommendation_users(self._run, [rid for rid, _ in decisions])
+        now = self._consent_all()  # once for the batch: per-user look-ups cost a query each
+        consent_of = dict(zip(now["user_id"], now["status"]))
+
+        def record(recommendation_id: str, expected: str | None) -> str:
+            if recommendation_id not in users:
+                raise KeyError(f"recommendation {recommendation_id!r} is not in run {self.run_id}")
+            user_id = users[recommendation_id]
+            reviews.check_review(action, reason, None, None, consent_of.get(user_id, "none"), recommendation_id,
+                                 user_id)
+            return self._store.record_review(recommendation_id, user_id, action, reason or None, None, expected)
+
+        return reviews.record_each(record, decisions, action)
 
     @requires(*PER_USER_ROLES)
     def review_history(self, user_id: str | None = None, limit: int = 200) -> pd.DataFrame:

@@ -95,9 +95,16 @@ def stale_message(latest: dict | None, when: Callable[[object], str]) -> str:
             f"{when(latest['recorded_at'])}; the queue now shows it.")
 
 
-def record_each(record: Callable[..., str], decisions: list[tuple[str, str | None]], action: str,
-                reason: str) -> list[dict]:
-    """Call `record(recommendation_id, action, reason, expected_latest=...)` for each decision; every refusal
+def recommendation_users(run: PublishedRun, recommendation_ids: list[str]) -> dict[str, str]:
+    """recommendation_id -> user_id of those of these recommendations that are in the run."""
+    if not recommendation_ids or not run.has("recommendations"):
+        return {}
+    return dict(run.rows(SQL, "recommendation_users", recommendation_ids=[str(r) for r in recommendation_ids]))
+
+
+def record_each(record: Callable[[str, str | None], str], decisions: list[tuple[str, str | None]],
+                action: str) -> list[dict]:
+    """Call `record(recommendation_id, expected_latest)` for each decision (each its own write); every refusal
     (stale state, no consent, ...) is reported for its item and the others still go ahead."""
     if action not in BULK_ACTIONS:
         raise ValueError(f"bulk decisions are {' or '.join(BULK_ACTIONS)}, not {action!r}")
@@ -105,7 +112,7 @@ def record_each(record: Callable[..., str], decisions: list[tuple[str, str | Non
     for recommendation_id, expected in decisions:
         result = {"recommendation_id": recommendation_id, "review_id": None, "error": None, "stale": None}
         try:
-            result["review_id"] = record(recommendation_id, action, reason, expected_latest=expected)
+            result["review_id"] = record(recommendation_id, expected)
         except opstore.StaleDecision as exc:
             result["error"], result["stale"] = str(exc), exc.latest or {}
         except (ValueError, KeyError, PermissionError) as exc:

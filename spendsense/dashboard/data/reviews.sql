@@ -28,3 +28,6 @@ select recommendation_id, user_id from recommendations
 
 -- name: recommendation
 select * from recommendations where recommendation_id = $recommendation_id
+
+-- name: recommendation_users
+select recommendation_id, user_id from recommendations where recommendation_id in (select unnest($recommendation_ids))
