@@ -154,11 +154,11 @@ class ReviewQueueView(View):
             for k, v in d.review_counts().items())
         self.filters.set_options(d.queue_options())
         page = self.page = d.review_queue(self.filters.query)
+        self.table.show(page.rows.to_dict("records"))  # rows first: "showing …" then means they are drawn
         self.showing.value = (f'<b class="ss-q-showing">{esc(page.showing)}</b>'
                               f'<span class="ss-muted"> · {esc(page.users_total)} user(s)</span>')
         self.prev.disabled = page.first <= 1
         self.next.disabled = page.last >= page.total
-        self.table.show(page.rows.to_dict("records"))
         self.select_page.value = False
         users = page.users
         self.pick.options = [(f"{u} ({w} waiting, {n} shown by the filters)", u)

@@ -81,8 +81,8 @@ def test_queue_pages_sorts_and_filters_with_exact_counts(open_queue):
     _showing(page, f"showing 1-50 of {queue_fixture.WAITING}")
     assert "62 user(s)" in page.locator(".ss-queue-showing").inner_text()
     expect = pytest.importorskip("playwright.sync_api").expect
-    expect(page.locator(".ss-q-row")).to_have_count(50)
-    expect(page.locator(".ss-queue-pick option")).to_have_count(62)  # every matching user, not only the page's
+    expect(page.locator(".ss-q-row")).to_have_count(50, timeout=STEP_TIMEOUT_MS)
+    expect(page.locator(".ss-queue-pick option")).to_have_count(62, timeout=STEP_TIMEOUT_MS)  # every matching user, not only the page's
     page.locator("button.ss-page-next").click()
     _showing(page, f"showing 51-100 of {queue_fixture.WAITING}")
     page.locator("button.ss-page-prev").click()
@@ -160,6 +160,9 @@ def test_two_operators_stale_decision_refused_and_others_learn_without_reload(op
     assert re.search(r"alice flagged this at \d\d:\d\d UTC; the queue now shows it", message.inner_text())
     bob_row.locator(".ss-status-flagged").wait_for()  # the fresh state, shown at once
     assert "alice" in bob_row.inner_text() and "partner changed its terms" in bob_row.inner_text()
+    bob.locator(".ss-header").scroll_into_view_if_needed()
+    bob.screenshot(path=str(SCREENSHOTS / "queue_stale.png"), clip={"x": 0, "y": 0, "width": 1500, "height": 560})
+    (DOCS_IMG / "queue_stale.png").write_bytes((SCREENSHOTS / "queue_stale.png").read_bytes())
     reviews = _store(server["opstore"], "reviews")
     mine = reviews[reviews["recommendation_id"] == rid]
     assert mine["operator"].iloc[-1] == "alice" and "bob" not in set(mine["operator"])  # refused: nothing written
@@ -171,8 +174,6 @@ def test_two_operators_stale_decision_refused_and_others_learn_without_reload(op
     learned = time.perf_counter() - started
     assert "bob" in alice_row.inner_text()
     print(f"\nthe other page showed the decision after {learned:.1f} s (poll {POLL_S} s)")
-    bob.locator(".ss-header").scroll_into_view_if_needed()
-    bob.screenshot(path=str(SCREENSHOTS / "queue_stale.png"), full_page=False)
 
 
 def test_queue_screenshot_for_the_docs(open_queue):
