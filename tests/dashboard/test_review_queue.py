@@ -265,3 +265,20 @@ def test_the_poll_learns_of_another_operators_decision(make_data):
     assert app.queue.table.visible()[0].row["recommendation_id"] == "r_u002_30_edu_bills"
     app.queue.table.visible()[1].approve.click()  # own write: shown at once, not bumped twice by the poll
     assert app.revision == revision + 2 and app.watch.check() is False
+
+
+def test_recommendation_card_buttons_follow_the_same_rule(make_data):
+    app = DashboardApp(make_data("operator", operator="alice"))
+    app.tabs.selected_index = 1
+    app.user_tabs.selected_index = 1
+    app.select_user("u001")
+    make_data("operator", operator="bob").record_review("r_u001_30_edu_util", "approve")
+    card = next(c for c in app.recs_view.cards_box.children if "ss-rec-30-edu_util" in c._dom_classes)
+    card.controls.reason.value = "wording"
+    card.controls.buttons["flag"].click()
+    assert "bob approved this at" in app.recs_view.message.value and "ss-stale" in app.recs_view.message.value
+    card = next(c for c in app.recs_view.cards_box.children if "ss-rec-30-edu_util" in c._dom_classes)
+    assert "ss-status-approved" in card.content.value  # redrawn with the fresh state
+    card.controls.reason.value = "wording"
+    card.controls.buttons["flag"].click()  # now made on the fresh state: recorded
+    assert "Recorded flag of r_u001_30_edu_util by alice" in app.recs_view.message.value
