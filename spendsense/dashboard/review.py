@@ -163,6 +163,8 @@ class ReviewQueueView(View):
         users = page.users
         self.pick.options = [(f"{u} ({w} waiting, {n} shown by the filters)", u)
                              for u, n, w in zip(users["user_id"], users["items"], users["waiting"])]
+        if self.pick.options and self.pick.value is None:
+            self.pick.index = 0
         self.users_note.value = (f'<span class="ss-muted">the first {len(users)} of {page.users_total} users</span>'
                                  if len(users) < page.users_total else "")
         self._draw_bulk()
