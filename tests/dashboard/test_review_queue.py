@@ -282,3 +282,22 @@ def test_recommendation_card_buttons_follow_the_same_rule(make_data):
     card.controls.reason.value = "wording"
     card.controls.buttons["flag"].click()  # now made on the fresh state: recorded
     assert "Recorded flag of r_u001_30_edu_util by alice" in app.recs_view.message.value
+
+
+def test_opstore_checks_the_expected_latest_review_inside_the_write(tmp_path):
+    con = opstore.connect(tmp_path / "ops.sqlite")
+    try:
+        first = opstore.record_review(con, "r1", "u1", "approve", "alice", "operator", None,
+                                      expected_latest=opstore.NO_REVIEW)
+        assert opstore.latest_review(con, "r1")["review_id"] == first
+        with pytest.raises(opstore.StaleDecision, match="made against no review, but the latest is approve by alice"):
+            opstore.record_review(con, "r1", "u1", "flag", "bob", "operator", "x", expected_latest=opstore.NO_REVIEW)
+        second = opstore.record_review(con, "r1", "u1", "flag", "bob", "operator", "x", expected_latest=first)
+        with pytest.raises(opstore.StaleDecision):
+            opstore.record_review(con, "r1", "u1", "approve", "alice", "operator", None, expected_latest=first)
+        assert opstore.reviews(con)["review_id"].tolist() == [first, second]
+        assert len(opstore.audit_log(con)) == 2  # a refused decision leaves no audit row either
+        assert not con.in_transaction
+        assert opstore.latest_review(con, "r2") is None
+    finally:
+        con.close()
