@@ -104,6 +104,7 @@ class QueueSource:
         self.run, self.ops = run, ops
         self._marks: tuple[int, int] | None = None
         self._filtered: tuple | None = None
+        self._options: dict[str, list[str]] | None = None
 
     def _sync_state(self) -> tuple[int, int]:
         """Register the latest review states and the consenting users, re-read when the opstore's marks moved."""
@@ -152,13 +153,17 @@ class QueueSource:
         return {s: int(found.get(s, 0)) for s in STATUSES}
 
     def options(self) -> dict[str, list[str]]:
-        """The values each filter list offers: persona_id, kind, item_id, window_days."""
+        """The values each filter list offers: persona_id, kind, item_id, window_days (read once: a run is
+        immutable)."""
+        if self._options is not None:
+            return self._options
         out: dict[str, list[str]] = {"persona_id": [], "kind": [], "item_id": [], "window_days": []}
         if self.run.has("recommendations"):
             for name, value in self.run.rows(SQL, "options"):
                 if value is not None:
                     out[name].append(str(value))
         out["window_days"].sort(key=int)
+        self._options = out
         return out
 
     def marks(self) -> tuple[int, int]:
