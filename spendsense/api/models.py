@@ -50,6 +50,8 @@ class Review(Strict):
     action: Literal["approve", "override", "suppress", "flag"]
     reason: str | None = TEXT
     replacement_item_id: str | None = Field(default=None, min_length=1, max_length=64)
+    # the review id the caller saw as the latest ("" for none): a decision on a stale state answers 409 conflict
+    expected_review_id: str | None = Field(default=None, max_length=64)
 
 
 class BulkApproval(Strict):

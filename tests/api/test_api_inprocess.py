@@ -160,6 +160,21 @@ def test_reviews_one_and_many_with_the_dashboard_refusals(client, token):
     assert sorted(i["item_id"] for i in items) == ["edu_bills", "edu_subs"]
 
 
+def test_a_decision_on_a_stale_state_is_a_conflict(client, token):
+    op = token("operator")
+    first = client.post("/v1/operator/review/r_u001_30_edu_util",
+                        json={"action": "approve", "expected_review_id": ""}, headers=op)
+    assert first.status_code == 201
+    # a second operator who also saw no review yet flags it: refused, nothing written
+    stale = client.post("/v1/operator/review/r_u001_30_edu_util",
+                        json={"action": "flag", "reason": "check", "expected_review_id": ""}, headers=op)
+    assert stale.status_code == 409 and code(stale) == "conflict"
+    fresh = client.post("/v1/operator/review/r_u001_30_edu_util",
+                        json={"action": "flag", "reason": "check",
+                              "expected_review_id": first.json()["data"]["review_id"]}, headers=op)
+    assert fresh.status_code == 201
+
+
 def test_the_queue_and_the_user_list_page_by_cursor(client, token):
     op = token("operator")
     seen, cursor = [], None

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, Request
 
 from spendsense.api.app import envelope
 from spendsense.api.deps import Caller, Store, touching
-from spendsense.api.errors import ConsentRequired, Forbidden, NotFound, ValidationFailed
+from spendsense.api.errors import Conflict, ConsentRequired, Forbidden, NotFound, ValidationFailed
 from spendsense.api.models import ERROR_RESPONSES, BulkApproval, Envelope, Review
 from spendsense.api.views import records
-from spendsense.dashboard.access import AccessDenied, DashboardData
+from spendsense import opstore
+from spendsense.dashboard.access import AccessDenied, DashboardData, QueueFilter
 
 router = APIRouter(prefix="/v1/operator/review", tags=["operator"], responses=ERROR_RESPONSES)
 STAFF = ("admin", "operator")
@@ -21,7 +22,10 @@ STAFF = ("admin", "operator")
 def review_one(data: DashboardData, recommendation_id: str, body: Review) -> str:
     """Record one review through the dashboard's access (its rules); API errors for its refusals."""
     try:
-        return data.record_review(recommendation_id, body.action, body.reason or "", body.replacement_item_id)
+        return data.record_review(recommendation_id, body.action, body.reason or "", body.replacement_item_id,
+                                  body.expected_review_id)
+    except opstore.StaleDecision as exc:
+        raise Conflict(str(exc)) from None
     except AccessDenied as exc:
         raise Forbidden(str(exc)) from None
     except KeyError:
@@ -41,12 +45,13 @@ async def queue(request: Request, who: Caller, v: Store,
     `next_cursor` (a position in the queue) as `cursor` for the next page."""
     who.require(*STAFF, what="see the review queue")
     data = v.data(who)
-    rows = data.review_queue(limit=1_000_000)
-    start = cursor
-    page = rows.iloc[start:start + limit]
-    more = start + limit < len(rows)
-    return envelope(request, {"items": records(page), "total": len(rows),
-                              "next_cursor": start + limit if more else None})
+    if cursor % limit:
+        raise ValidationFailed("cursor must be a next_cursor returned with the same limit")
+    page = data.review_queue(QueueFilter(page=cursor // limit, page_size=limit))
+    rows = page.rows if cursor < page.total else page.rows.iloc[0:0]  # past the end: nothing, not the last page
+    more = cursor + limit < page.total
+    return envelope(request, {"items": records(rows), "total": page.total,
+                              "next_cursor": cursor + limit if more else None})
 
 
 @router.post("/{recommendation_id}", response_model=Envelope, status_code=201)
@@ -73,7 +78,7 @@ async def approve_many(body: BulkApproval, request: Request, who: Caller,
         try:
             results.append({"recommendation_id": rec_id, "review_id": review_one(
                 data, rec_id, Review(action="approve", reason=body.reason)), "code": "ok"})
-        except (NotFound, ConsentRequired, ValidationFailed) as exc:
+        except (NotFound, ConsentRequired, ValidationFailed, Conflict) as exc:
             results.append({"recommendation_id": rec_id, "review_id": None, "code": exc.code})
     done = sum(r["code"] == "ok" for r in results)
     return envelope(request, {"results": results, "approved": done},
