@@ -153,6 +153,11 @@ class DashboardData:
         """Catalog entries by item_id (kind, title, summary), loaded once per process; empty if it cannot load."""
         return load_entries()
 
+    @requires(*PER_USER_ROLES)
+    def user_exists(self, user_id: str) -> bool:
+        """True when the run has this user (a deep link may name anyone)."""
+        return self._run.user_exists(user_id)
+
     def _check_user(self, user_id: str) -> None:
         if not self._run.user_exists(user_id):
             raise KeyError(f"user {user_id!r} is not in run {self.run_id}")
