@@ -147,7 +147,7 @@ def kernel_config(cull_idle: float, preheat: int) -> dict:
     return {
         # a kernel with no websocket (its page is gone) and idle for cull_idle seconds is shut down; a kernel
         # whose page is open is never culled (cull_connected False), nor one still running (cull_busy False)
-        "MappingKernelManager": {"cull_idle_timeout": int(math.ceil(cull_idle)),
+        "MappingKernelManager": {"cull_idle_timeout": math.ceil(cull_idle),
                                  "cull_interval": max(1, min(60, int(cull_idle // 2))),
                                  "cull_connected": False, "cull_busy": False},
         "VoilaConfiguration": {"preheat_kernel": preheat > 0, "default_pool_size": max(preheat, 0)},

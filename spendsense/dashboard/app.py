@@ -24,6 +24,7 @@ from spendsense.dashboard.preview import PreviewView
 from spendsense.dashboard.recommendations import RecommendationsView
 from spendsense.dashboard.render import STYLE, badge, banner, esc
 from spendsense.dashboard.review import ReviewQueueView
+from spendsense.dashboard.timefmt import human_time
 from spendsense.dashboard.user import UserSearch, UserView
 
 log = logging.getLogger("spendsense.dashboard")
@@ -91,7 +92,7 @@ class DashboardApp(widgets.VBox):
         self.header.value = (
             f'<div class="ss-h">SpendSense operator dashboard</div>'
             f'<div class="ss-muted">run <b class="ss-run-id">{esc(d.run_id)}</b>'
-            f'{" · data as of " + esc(d.as_of) if d.as_of else ""} · role {badge(d.role, "info")} · '
+            f'{" · data as of " + esc(human_time(d.as_of)) if d.as_of else ""} · role {badge(d.role, "info")} · '
             f'operator <span class="ss-operator">{esc(d.operator)}</span></div>')
 
     @staticmethod
@@ -168,18 +169,19 @@ class DashboardApp(widgets.VBox):
         self.search.show(user_id)
         self.tabs.selected_index = 1
 
-    def reload(self) -> None:
-        """Switch to the newest published run and redraw every panel."""
+    def reload(self, quiet: bool = False) -> None:
+        """Switch to the newest published run and redraw every panel (quiet: no notice when nothing changed)."""
         try:
             changed = self.data.reload()
         except NoPublishedRun as exc:
             self.notice.value = banner(str(exc), "warn")
             return
         self._draw_header()
-        self.notice.value = banner(f"Now showing run {self.data.run_id}." if changed
-                                   else "Already showing the latest run.", "info")
-        if changed and self.data.role in PER_USER_ROLES:
-            self.search.search()
+        if changed or not quiet:
+            self.notice.value = banner(f"Now showing run {self.data.run_id}." if changed
+                                       else "Already showing the latest run.", "info")
+        if (changed or quiet) and self.data.role in PER_USER_ROLES:
+            self.search.search()  # labels carry review and consent flags, which may have changed meanwhile
         self.revision += 1
 
 
@@ -188,25 +190,58 @@ def build_app(run_dir: Path | str | None = None, role: str | None = None, operat
     """Build the dashboard for the launch role (narrowed by ?role= in the page URL) over a published run.
 
     run_dir defaults to env SPENDSENSE_RUN_DIR, else the latest published run (env SPENDSENSE_RUNS_DIR or
-    reports/runs). Without a published run, returns a message widget saying how to make one.
+    reports/runs). Without a published run, returns a message widget saying how to make one. In a preheated
+    kernel the app is built for the launch role before any page asks for it, then brought up to date (newest
+    run, store revision, the URL's role, operator and ?user=) when a page claims the kernel.
     """
-    wait_for_page_request()
-    effective = resolve_role(role)
+    preheated = os.environ.get("VOILA_PREHEAT", "False") != "False"
     run_dir = run_dir or os.environ.get("SPENDSENSE_RUN_DIR") or None
-    try:
-        data = DashboardData(run_dir=run_dir, role=effective, operator=resolve_operator(operator),
-                             opstore_path=opstore_path)
-    except NoPublishedRun as exc:
-        msg = widgets.HTML(STYLE + banner(str(exc), "warn"))
-        msg.add_class("ss-app")
-        msg.add_class("ss-no-run")
-        return msg
-    app = DashboardApp(data, previews_dir=Path(previews_dir) if previews_dir else None)
-    if user := (query_param("user") or "").strip():
+    previews = Path(previews_dir) if previews_dir else None
+
+    def make(effective: str, name: str) -> widgets.Widget:
+        try:
+            data = DashboardData(run_dir=run_dir, role=effective, operator=name, opstore_path=opstore_path)
+        except NoPublishedRun as exc:
+            msg = widgets.HTML(STYLE + banner(str(exc), "warn"))
+            msg.add_class("ss-app")
+            msg.add_class("ss-no-run")
+            return msg
+        return DashboardApp(data, previews_dir=previews)
+
+    app = make(resolve_role(role, ""), resolve_operator(operator, "")) if preheated else None
+    if isinstance(app, DashboardApp):
+        warm_up(app.data)
+    wait_for_page_request()  # returns at once unless preheated
+    effective, name = resolve_role(role), resolve_operator(operator)
+    if not isinstance(app, DashboardApp) or (app.data.role, app.data.operator) != (effective, name):
+        app = make(effective, name)
+    elif preheated:
+        app.reload(quiet=True)  # the newest run and the store's current state, not the ones at preheat time
+    if isinstance(app, DashboardApp) and (user := (query_param("user") or "").strip()):
         app.open_user(user)
     return app
 
 
+def warm_up(data: DashboardData) -> None:
+    """Run one customer's reads and renderers once (imports, DuckDB caches), so the first real one is fast."""
+    from spendsense.dashboard.recommendations import recommendation_details_html
+    from spendsense.dashboard.user import evidence_html, personas_html
+
+    if data.role not in PER_USER_ROLES:
+        return
+    try:
+        first = data.search_users("", by="id", limit=1)
+        if not len(first):
+            return
+        user_id = first["user_id"].iloc[0]
+        bundle = data.user_bundle(user_id)
+        evidence_html(bundle, data.as_of)
+        personas_html(bundle["personas"])
+        traces = data.traces(user_id)
+        for rec in data.recommendations(user_id).to_dict("records"):
+            recommendation_details_html(rec, traces.get(rec["recommendation_id"]))
+    except Exception:
+        log.warning("dashboard warm-up failed", exc_info=True)
 def wait_for_page_request() -> None:
     """In a preheated kernel (voila --preheat), wait until a page claims it: its URL (QUERY_STRING) is known then.
 

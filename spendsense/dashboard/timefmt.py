@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pandas as pd
 
@@ -15,7 +16,7 @@ def human_time(value: object, zone: str = "UTC") -> str:
     Naive timestamps are taken to be UTC (the opstore and the warehouse store UTC); aware ones are converted.
     Seconds and microseconds are dropped. Missing or unreadable values render as an em dash / the text given.
     """
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return DASH
     if isinstance(value, str):
         text = value.strip()
