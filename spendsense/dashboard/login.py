@@ -184,6 +184,7 @@ class LoginIdentityProvider(IdentityProvider):
             # the `_xsrf` cookie, but nothing on a Voila page ever sets that cookie (only the login form does),
             # so the shutdown was refused with "'_xsrf' argument missing" and every closed tab left its kernel.
             # Reading the token makes Tornado set the cookie on this response.
+            handler.current_user = user  # what prepare() sets next; the token's cookie options depend on it
             handler.xsrf_token  # noqa: B018 - the property sets the cookie
         if (request.method in ("GET", "HEAD") and request.headers.get("Upgrade", "").lower() != "websocket"
                 and handler.get_query_argument("token", None) is not None):

@@ -8,8 +8,8 @@ import pandas as pd
 from spendsense.dashboard.access import CustomerPreview
 from spendsense.dashboard.preview import email_html, preview_body_html
 from spendsense.dashboard.recommendations import recommendation_html
-from spendsense.dashboard.trace_view import stages_table_html, trace_html
 from spendsense.dashboard.render import esc, fmt_signal, json_html, kv_table, table
+from spendsense.dashboard.trace_view import stages_table_html, trace_html
 from spendsense.dashboard.user import criteria_html, criteria_rows, streams_html
 
 XSS = fixture_run.XSS
