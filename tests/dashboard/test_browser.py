@@ -136,7 +136,7 @@ def test_operator_workflow_end_to_end(server, page):
     signals = page.locator(".ss-signals").inner_text()
     assert re.search(r"max_utilization\s+68\.0%\s+68\.0%", signals)
     personas = page.locator(".ss-personas").inner_text()
-    assert "High Utilization" in personas and "max_utilization" in personas
+    assert "High Utilization" in personas and "highest card utilization ≥ 50.0%" in personas
     evidence = page.locator(".ss-evidence-panel")
     evidence.locator("details.ss-stream").first.wait_for()
     for details in evidence.locator("details.ss-stream").all():
