@@ -14,7 +14,15 @@ from pathlib import Path
 
 import dashboard_server
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, DOCS_IMG, LOAD_TIMEOUT_MS, SCREENSHOTS, STEP_TIMEOUT_MS, _store
+from test_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DOCS_IMG,
+    LOAD_TIMEOUT_MS,
+    SCREENSHOTS,
+    STEP_TIMEOUT_MS,
+    _store,
+)
 
 TOKEN = "opday-token-8d2e71-Kq4Zr7wLp3Xn"
 CULL_IDLE = 20  # seconds
@@ -157,7 +165,7 @@ def test_consent_change_asks_first_and_export_downloads(server, context):
 
 
 def test_kernels_end_after_pages_close_or_reload(server, context):
-    count = lambda: dashboard_server.kernel_count(server["pid"])  # noqa: E731
+    count = lambda: dashboard_server.kernel_count(server["pid"])
     # pages of the tests before closed with their context (no beacon): wait until they are culled too
     _until(lambda: count() <= 1, CULL_IDLE + 90, "only the preheated kernel left")
     baseline = count()  # the preheated kernel
