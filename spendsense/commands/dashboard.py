@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import secrets
 import socket
@@ -37,6 +38,12 @@ Examples:
   spendsense dashboard --role analyst --port 8900
   spendsense dashboard --run-dir reports/runs/20261031T023000Z   # a specific published run
   spendsense dashboard --login-limit 5/300               # at most 5 failed logins per address in 5 minutes
+  spendsense dashboard --cull-idle 120 --preheat 2       # end abandoned kernels sooner; 2 ready kernels
+
+Kernels end: a page's kernel is shut down when the page is closed or reloaded, and a kernel whose page went
+away without saying so (a crashed browser, a lost connection) is shut down once it has had no connection and
+no activity for --cull-idle seconds (default 600). --preheat N keeps N kernels started ahead of the next
+page, with the dashboard's imports done (default 1; 0 starts each page's kernel on request).
 """
 
 ROLES = ("admin", "operator", "analyst")
@@ -44,6 +51,8 @@ MIN_TOKEN_LENGTH = 24  # characters of SPENDSENSE_DASHBOARD_TOKEN (a random toke
 MIN_TOKEN_DISTINCT = 10  # distinct characters among them: "aaaa…" or "1234…1234" is refused
 DEFAULT_PORT = 8866
 DEFAULT_LOGIN_LIMIT = "10/60"  # failed logins per client address / seconds
+DEFAULT_CULL_IDLE = 600.0  # seconds a kernel with no open page may stay idle before it is shut down
+DEFAULT_PREHEAT = 1  # kernels kept started with the notebook's imports done, ready for the next page
 MAX_LOGIN_WINDOW = 86_400.0
 NOTEBOOK = "operator_dashboard.ipynb"
 TEMPLATE = "spendsense"  # spendsense/dashboard/jupyter/voila/templates/spendsense: lab without CDN links
@@ -66,6 +75,12 @@ def register(subparsers) -> None:
     p.add_argument("--login-limit", default=None, metavar="FAILURES/SECONDS",
                    help="failed logins allowed per client address within SECONDS, then HTTP 429 (default: env "
                         f"SPENDSENSE_DASHBOARD_LOGIN_LIMIT, else {DEFAULT_LOGIN_LIMIT})")
+    p.add_argument("--cull-idle", type=float, default=None, metavar="SECONDS",
+                   help="shut down a kernel with no open page after SECONDS idle (default: env "
+                        f"SPENDSENSE_DASHBOARD_CULL_IDLE, else {DEFAULT_CULL_IDLE:g})")
+    p.add_argument("--preheat", type=int, default=None, metavar="N",
+                   help="kernels kept ready for the next page (default: env SPENDSENSE_DASHBOARD_PREHEAT, "
+                        f"else {DEFAULT_PREHEAT}; 0 = none)")
     p.set_defaults(handler=handle)
 
 
@@ -127,15 +142,38 @@ def parse_login_limit(text: str) -> tuple[int, float]:
     return limit
 
 
-def voila_settings(token: str, login_limit: tuple[int, float]) -> dict:
-    """Keyword arguments for Voila: the token and the identity provider that limits failed logins."""
+def kernel_config(cull_idle: float, preheat: int) -> dict:
+    """Kernel settings: culling of kernels left without a page, and the pool of preheated kernels."""
+    return {
+        # a kernel with no websocket (its page is gone) and idle for cull_idle seconds is shut down; a kernel
+        # whose page is open is never culled (cull_connected False), nor one still running (cull_busy False)
+        "MappingKernelManager": {"cull_idle_timeout": math.ceil(cull_idle),
+                                 "cull_interval": max(1, min(60, int(cull_idle // 2))),
+                                 "cull_connected": False, "cull_busy": False},
+        "VoilaConfiguration": {"preheat_kernel": preheat > 0, "default_pool_size": max(preheat, 0)},
+    }
+
+
+def voila_settings(token: str, login_limit: tuple[int, float], cull_idle: float = DEFAULT_CULL_IDLE,
+                   preheat: int = DEFAULT_PREHEAT) -> dict:
+    """Keyword arguments for Voila: the token, the identity provider that limits failed logins, kernel settings."""
     from traitlets.config import Config
 
     from spendsense.dashboard.login import LoginIdentityProvider
 
     failures, window = login_limit
-    config = Config({"LoginIdentityProvider": {"login_max_failures": failures, "login_window": window}})
+    config = Config({"LoginIdentityProvider": {"login_max_failures": failures, "login_window": window},
+                     **kernel_config(cull_idle, preheat)})
     return {"token": token, "identity_provider_class": LoginIdentityProvider, "config": config}
+
+
+def positive_option(value: object, env: str, default: float, minimum: float) -> float:
+    """An option's value, else the env variable's, else the default; ValueError when below minimum."""
+    raw = value if value is not None else os.environ.get(env)
+    number = default if raw in (None, "") else float(raw)
+    if not number >= minimum:
+        raise ValueError(f"{raw!r} is below {minimum:g}")
+    return number
 
 
 def token_problem(token: str) -> str | None:
@@ -174,6 +212,13 @@ def handle(args) -> int:
     except ValueError as exc:
         print(f"error: --login-limit / SPENDSENSE_DASHBOARD_LOGIN_LIMIT {exc}", file=sys.stderr)
         return 2
+    try:
+        cull_idle = positive_option(args.cull_idle, "SPENDSENSE_DASHBOARD_CULL_IDLE", DEFAULT_CULL_IDLE, 1)
+        preheat = int(positive_option(args.preheat, "SPENDSENSE_DASHBOARD_PREHEAT", DEFAULT_PREHEAT, 0))
+    except ValueError as exc:
+        print(f"error: --cull-idle / --preheat (or SPENDSENSE_DASHBOARD_CULL_IDLE / _PREHEAT): {exc}",
+              file=sys.stderr)
+        return 2
     role = (args.role or os.environ.get("SPENDSENSE_ROLE") or "operator").lower()
     if role not in ROLES:
         print(f"error: SPENDSENSE_ROLE={role!r} is not one of {', '.join(ROLES)}", file=sys.stderr)
@@ -208,7 +253,7 @@ def handle(args) -> int:
 
     from spendsense.dashboard.login import install_log_redaction
 
-    app = Voila.instance(**voila_settings(token, login_limit))  # what Voila.launch_instance does, plus
+    app = Voila.instance(**voila_settings(token, login_limit, cull_idle, preheat))  # what Voila.launch_instance does, plus
     install_log_redaction(token, app.log)  # every log line through the filter that blanks tokens
     app.initialize(voila_argv(notebook, port))
     app.start()

@@ -5,15 +5,15 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from spendsense.dashboard.base import View
-from spendsense.dashboard.render import badge, esc, heading, is_missing, table
+from spendsense.dashboard.render import badge, banner, esc, heading, table
+from spendsense.dashboard.timefmt import human_time
 
-
-def fmt_utc(value: object) -> str:
-    """An ISO-8601 UTC timestamp as 'YYYY-MM-DD HH:MM:SS UTC'."""
-    if is_missing(value) or not str(value):
-        return "—"
-    text = str(value).replace("T", " ")
-    return f"{text[:19]} UTC" if len(text) >= 19 else text
+CONFIRM_TEXT = {
+    "revoked": "Revoke consent for {user}? From now on nothing is shown to this customer and no new "
+               "recommendations are generated for them.",
+    "granted": "Record a consent grant for {user} on the customer's behalf? Approved recommendations may then be "
+               "shown to them.",
+}
 
 
 def consent_status_html(consent: dict) -> str:
@@ -22,7 +22,7 @@ def consent_status_html(consent: dict) -> str:
     kind = {"granted": "pass", "revoked": "fail"}.get(status, "warn")
     when = consent.get("occurred_at")
     detail = "" if status == "none" else (
-        f" since {fmt_utc(when)} (source {consent.get('source')}, recorded by {consent.get('actor')})")
+        f" since {human_time(when)} (source {consent.get('source')}, recorded by {consent.get('actor')})")
     effect = {"granted": "Recommendations may be shown once approved.",
               "revoked": "Nothing is shown to this customer and no new recommendations are generated.",
               }.get(status, "No consent on record: nothing is shown to this customer.")
@@ -51,14 +51,53 @@ class ConsentView(View):
         if data.role != "admin":
             self.grant.disabled = True
             self.grant.tooltip = "granting consent on a customer's behalf needs the admin role"
-        self.revoke.on_click(lambda _: self.record("revoked"))
-        self.grant.on_click(lambda _: self.record("granted"))
+        self.revoke.on_click(lambda _: self.ask("revoked"))
+        self.grant.on_click(lambda _: self.ask("granted"))
+        self.confirm_text = widgets.HTML()
+        self.confirm_yes = widgets.Button(description="Yes, record it", button_style="danger",
+                                          layout=widgets.Layout(width="auto"))
+        self.confirm_yes.add_class("ss-consent-confirm-yes")
+        self.confirm_no = widgets.Button(description="Cancel", layout=widgets.Layout(width="auto"))
+        self.confirm_no.add_class("ss-consent-confirm-no")
+        self.confirm_yes.on_click(lambda _: self.confirm())
+        self.confirm_no.on_click(lambda _: self.cancel())
+        self.confirm_box = widgets.VBox([self.confirm_text, widgets.HBox([self.confirm_yes, self.confirm_no])],
+                                        layout=widgets.Layout(display="none"))
+        self.confirm_box.add_class("ss-consent-confirm")
+        self.pending: tuple[str, str] | None = None  # (event, user) waiting for confirmation
         self.history = widgets.HTML()
         self.history.add_class("ss-consent-history")
         self.children = [self.message, self.status, widgets.HBox([self.note, self.revoke, self.grant]),
-                         self.history]
+                         self.confirm_box, self.history]
+
+    def ask(self, event: str) -> None:
+        """First step of a consent change: say what it does and wait for Yes or Cancel."""
+        if not self.user_id:
+            return
+        self.pending = (event, self.user_id)
+        self.confirm_text.value = banner(CONFIRM_TEXT[event].format(user=self.user_id), "warn")
+        self.confirm_yes.description = "Yes, revoke consent" if event == "revoked" else "Yes, grant consent"
+        self.confirm_box.layout.display = "flex"
+
+    def cancel(self) -> None:
+        """Drop the pending consent change; nothing is recorded."""
+        self.pending = None
+        self.confirm_box.layout.display = "none"
+        self.say("Nothing recorded.", "info")
+
+    def confirm(self) -> None:
+        """Record the pending change, if it is still for the user on screen."""
+        pending, self.pending = self.pending, None
+        self.confirm_box.layout.display = "none"
+        if pending is None or pending[1] != self.user_id:
+            self.say("The customer changed before confirming; nothing recorded.", "warn")
+            return
+        self.record(pending[0])
 
     def render(self) -> None:
+        if self.pending and self.pending[1] != self.user_id:
+            self.pending = None
+            self.confirm_box.layout.display = "none"
         if not self.user_id:
             self.status.value = '<div class="ss-muted">Pick a user on the left.</div>'
             self.history.value = ""
@@ -70,7 +109,7 @@ class ConsentView(View):
         cols = [("occurred_at", "occurred at"), ("event", "event"), ("source", "source"), ("actor", "actor"),
                 ("recorded_at", "recorded at"), ("origin", "stored in")]
         self.history.value = heading("History", 2) + table(
-            history, cols, formatters={"occurred_at": fmt_utc, "recorded_at": fmt_utc}, empty="no consent events",
+            history, cols, formatters={"occurred_at": human_time, "recorded_at": human_time}, empty="no consent events",
             css="ss-consent-table")
 
     def record(self, event: str) -> None:

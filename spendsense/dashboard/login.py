@@ -18,7 +18,9 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from jupyter_server.auth.identity import IdentityProvider, User
+from jupyter_server.auth.login import LoginFormHandler
 from tornado import web
+from tornado.escape import xhtml_escape
 from traitlets import Float, Integer
 
 DEFAULT_MAX_FAILURES = 10  # failed logins per client IP …
@@ -75,12 +77,62 @@ class FailedLoginLimiter:
             del self._failures[min(self._failures, key=lambda c: self._failures[c][-1])]
 
 
+LOGIN_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>SpendSense dashboard: log in</title>
+<style>
+body {{ margin: 0; background: #f4f6f8; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: #1f2933; }}
+.ss-login {{ max-width: 420px; margin: 12vh auto 0 auto; background: #fff; border: 1px solid #cbd2d9;
+  border-radius: 8px; padding: 24px 28px; }}
+h1 {{ font-size: 18px; margin: 0 0 4px 0; }}
+p {{ font-size: 13px; line-height: 1.45; color: #52606d; }}
+label {{ display: block; font-size: 13px; font-weight: 600; margin: 14px 0 4px 0; }}
+input[type=password] {{ width: 100%; box-sizing: border-box; padding: 7px 9px; font-size: 14px;
+  border: 1px solid #9aa5b1; border-radius: 5px; }}
+button {{ margin-top: 14px; padding: 7px 16px; font-size: 14px; background: #2a6f97; color: #fff; border: 0;
+  border-radius: 5px; cursor: pointer; }}
+.ss-login-error {{ background: #ffe3e3; color: #8a041a; padding: 6px 10px; border-radius: 5px; font-size: 13px; }}
+</style></head><body>
+<main class="ss-login">
+<h1>SpendSense operator dashboard</h1>
+<p>Enter the dashboard token. It was printed when <code>spendsense dashboard</code> started, or it is the value
+of <code>SPENDSENSE_DASHBOARD_TOKEN</code>. The browser keeps a login cookie afterwards.</p>
+{message}
+<form action="{action}" method="post" class="ss-login-form">
+{xsrf}
+<input type="hidden" name="next" value="{next}">
+<label for="password_input">Token</label>
+<input type="password" name="password" id="password_input" autocomplete="current-password" autofocus required>
+<button type="submit" id="login_submit">Log in</button>
+</form>
+</main></body></html>
+"""
+
+
+class TokenLoginHandler(LoginFormHandler):
+    """The login page: one token field in SpendSense's style (Jupyter's page offered a password setup that failed)."""
+
+    def _render(self, message: dict | None = None) -> None:
+        """Write the token form; `message` {"error": text} shows above it."""
+        error = (message or {}).get("error")
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.write(LOGIN_PAGE.format(
+            message=f'<div class="ss-login-error" role="alert">{xhtml_escape(error)}</div>' if error else "",
+            action=xhtml_escape(self.request.path), xsrf=self.xsrf_form_html(),
+            next=xhtml_escape(self.get_argument("next", default=self.base_url))))
+
+
 class LoginIdentityProvider(IdentityProvider):
     """Jupyter's token identity provider with a per-client limit on failed logins and token-free URLs."""
 
     login_max_failures = Integer(DEFAULT_MAX_FAILURES, config=True,
                                  help="failed logins allowed per client IP within login_window seconds")
     login_window = Float(DEFAULT_WINDOW, config=True, help="seconds over which failed logins are counted")
+
+    def get_handlers(self) -> list[tuple[str, object]]:
+        """The login page is SpendSense's token form (whatever login handler Voila asks for); logout as usual."""
+        return [(r"/login", TokenLoginHandler)] + [h for h in super().get_handlers() if h[0] != r"/login"]
 
     @property
     def limiter(self) -> FailedLoginLimiter:
@@ -127,6 +179,13 @@ class LoginIdentityProvider(IdentityProvider):
         """The request's user; a page request with `?token=` is redirected to its URL without it."""
         user = await super()._get_user(handler)  # sets the login cookie when the token was right
         request = handler.request
+        if user is not None and request.method == "GET" and "_xsrf" not in request.cookies:
+            # Voila's page posts its kernel shutdown (navigator.sendBeacon on `beforeunload`) with the value of
+            # the `_xsrf` cookie, but nothing on a Voila page ever sets that cookie (only the login form does),
+            # so the shutdown was refused with "'_xsrf' argument missing" and every closed tab left its kernel.
+            # Reading the token makes Tornado set the cookie on this response.
+            handler.current_user = user  # what prepare() sets next; the token's cookie options depend on it
+            handler.xsrf_token  # noqa: B018 - the property sets the cookie
         if (request.method in ("GET", "HEAD") and request.headers.get("Upgrade", "").lower() != "websocket"
                 and handler.get_query_argument("token", None) is not None):
             handler.redirect(without_token(request.uri))  # to the login page, with a clean next, if wrong

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 import tempfile
@@ -13,6 +14,7 @@ from spendsense import paths
 from spendsense.dashboard.access import CustomerPreview, DashboardData
 from spendsense.dashboard.base import View
 from spendsense.dashboard.render import css_token, esc, is_missing
+from spendsense.dashboard.timefmt import human_time
 
 KIND_SECTIONS = (("education", "Reading picked for you"), ("offer", "Offers you may qualify for"))
 EMAIL_CSS = """
@@ -67,7 +69,7 @@ def preview_body_html(preview: CustomerPreview) -> str:
 
 def email_html(preview: CustomerPreview) -> str:
     """A standalone HTML email preview (inline CSS, no scripts, a CSP that forbids any)."""
-    generated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    generated = human_time(dt.datetime.now(dt.UTC))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
@@ -100,6 +102,13 @@ def export_preview(data: DashboardData, user_id: str, out_dir: Path | None = Non
     data.audit("preview.export", user_id, {"run_id": preview.run_id, "path": str(target),
                                            "items": len(preview.items), "consent": preview.consent_status})
     return target
+
+
+def download_link_html(path: Path) -> str:
+    """A link that downloads the exported file in the browser (a data: URL), and where it was written."""
+    payload = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return (f'<a class="ss-download" download="{esc(Path(path).name)}" href="data:text/html;base64,{payload}">'
+            f'Download {esc(Path(path).name)}</a> <span class="ss-muted">(also written to {esc(path)})</span>')
 
 
 class PreviewView(View):
@@ -141,4 +150,4 @@ class PreviewView(View):
         except Exception as exc:  # noqa: BLE001
             self.show_error(exc)
             return
-        self.exported.value = f'<span class="ss-muted">written to {esc(path)}</span>'
+        self.exported.value = download_link_html(path)

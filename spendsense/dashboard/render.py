@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from spendsense.dashboard.timefmt import human_time
+
 DASH = "—"
 
 # Signals whose value is a share in [0, 1] (shown as a percent), an amount of dollars, months or days.
@@ -136,7 +138,7 @@ def fmt_cell(value: object) -> str:
     if isinstance(value, (int, float, np.integer, np.floating)):
         return fmt_number(value)
     if isinstance(value, (pd.Timestamp, dt.datetime)):
-        return value.isoformat(sep=" ", timespec="seconds")
+        return human_time(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)

@@ -1,22 +1,75 @@
-"""Timestamps as an operator reads them: minutes, the zone named, the date only when it is not today (UTC)."""
+"""Timestamps as people read them, with the zone named: '2 Dec 2026, 14:02 UTC' (`human_time`, every panel) and
+the compact '14:02 UTC' / '1 Dec 14:02 UTC' of a queue row (`short_time`). Stored times are UTC."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pandas as pd
 
-from spendsense.dashboard.render import is_missing
+DASH = "—"
 
 
-def short_time(value, now: dt.datetime | None = None) -> str:
-    """'14:02 UTC' today, '1 Dec 14:02 UTC' this year, '1 Dec 2025 14:02 UTC' before; '—' when missing.
+def _timestamp(value: object) -> pd.Timestamp | dt.date | str | None:
+    """An aware UTC Timestamp, a date (for date-only values), the text itself when unreadable, or None if missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+            try:
+                return dt.date.fromisoformat(text)
+            except ValueError:
+                return text
+        try:
+            value = pd.Timestamp(text.replace(" UTC", "").replace("Z", "+00:00"))
+        except (ValueError, TypeError):
+            return text
+    elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return str(value)
+    if ts is pd.NaT:
+        return None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
-    Stored times are UTC (ISO text with an offset, or naive UTC timestamps)."""
-    if is_missing(value) or (isinstance(value, str) and not value.strip()):
-        return "—"
-    ts = pd.Timestamp(value)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+def human_time(value: object, zone: str = "UTC") -> str:
+    """A timestamp (ISO text, datetime, pandas Timestamp) as '2 Dec 2026, 14:02 UTC'; a date as '2 Dec 2026'.
+
+    Naive timestamps are taken to be UTC (the opstore and the warehouse store UTC); aware ones are converted.
+    Seconds and microseconds are dropped. Missing values render as an em dash, unreadable ones as given.
+    """
+    ts = _timestamp(value)
+    if ts is None:
+        return DASH
+    if isinstance(ts, str):
+        return ts
+    if not isinstance(ts, pd.Timestamp):
+        return human_date(ts)
+    ts = ts.tz_convert(zone)
+    return f"{ts.day} {ts.strftime('%b %Y')}, {ts.strftime('%H:%M')} {zone}"
+
+
+def human_date(value: dt.date) -> str:
+    """A date as '2 Dec 2026'."""
+    return f"{value.day} {value.strftime('%b %Y')}"
+
+
+def short_time(value: object, now: dt.datetime | None = None) -> str:
+    """'14:02 UTC' today, '1 Dec 14:02 UTC' this year, '1 Dec 2025 14:02 UTC' before; an em dash when missing."""
+    ts = _timestamp(value)
+    if ts is None:
+        return DASH
+    if isinstance(ts, str):
+        return ts
+    if not isinstance(ts, pd.Timestamp):
+        return human_date(ts)
     today = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date()
     if ts.date() == today:
         return ts.strftime("%H:%M UTC")

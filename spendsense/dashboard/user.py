@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import ipywidgets as widgets
@@ -10,6 +11,7 @@ from traitlets import Unicode
 
 from spendsense.dashboard.access import FLAG_OPTIONS
 from spendsense.dashboard.base import AXIS_STYLE, LAYOUT_STYLE, View, show_figure
+from spendsense.dashboard.recompute_view import recompute_html
 from spendsense.dashboard.render import (
     badge,
     banner,
@@ -23,6 +25,7 @@ from spendsense.dashboard.render import (
     pass_fail,
     table,
 )
+from spendsense.dashboard.trace_view import OP_WORDS, signal_label
 
 WINDOWS = (30, 180)
 
@@ -56,24 +59,25 @@ def criteria_rows(criteria: object) -> list[dict]:
 
 
 def criteria_html(criteria: object) -> str:
-    """Criteria as a table with a pass/fail badge per criterion."""
+    """Criteria as a narrow table: pass/fail first, then the persona, the test in words and the user's value.
+
+    Narrow on purpose: the result column must be visible without sideways scrolling beside the other window.
+    """
     rows = criteria_rows(criteria)
     if not rows:
         return '<div class="ss-muted">no criteria recorded</div>'
-    keys: list[str] = []
+    body = []
     for r in rows:
-        keys.extend(k for k in r if k not in keys)
-    persona_key = next((k for k in ("persona_id", "persona") if k in keys), None)
-    first = [k for k in (persona_key, "signal", "operator", "threshold", "value") if k and k in keys]
-    rest = [k for k in keys if k not in first and k != "passed"]
-    cols = [(k, k.replace("_", " ")) for k in first + rest]
-    fmts = {}
-    if "value" in keys and "signal" in keys:
-        pass
-    if "passed" in keys:
-        cols.append(("passed", "passed"))
-        fmts["passed"] = pass_fail
-    return table(rows, cols, formatters=fmts, raw_html=["passed"] if "passed" in keys else [], css="ss-criteria")
+        signal = r.get("signal")
+        op = r.get("op", r.get("operator"))
+        test = (f"{signal_label(signal)} {OP_WORDS.get(str(op), op)} {fmt_signal(str(signal), r.get('threshold'))}"
+                if signal else fmt_cell(r.get("criterion")))
+        value = fmt_signal(str(signal), r.get("value")) if signal else fmt_cell(r.get("value"))
+        persona = r.get("persona_id", r.get("persona"))
+        body.append(f"<tr><td>{pass_fail(r.get('passed'))}</td><td>{esc(fmt_cell(persona))}</td>"
+                    f"<td>{esc(test)}</td><td class=\"num\">{esc(value)}</td></tr>")
+    return ('<table class="ss-table ss-criteria"><thead><tr><th>Result</th><th>Persona</th><th>Criterion</th>'
+            f'<th>Value</th></tr></thead><tbody>{"".join(body)}</tbody></table>')
 
 
 def profile_html(profile: dict) -> str:
@@ -97,7 +101,7 @@ def signals_html(signals: pd.DataFrame) -> str:
         return '<div class="ss-muted">no signals for this user</div>'
     rows = []
     for r in signals.to_dict("records"):
-        row = {"signal": r["signal"]}
+        row = {"signal": r["signal"] + (" (subscriptions only)" if r["signal"] == "recurring_merchant_count" else "")}
         for w in WINDOWS:
             row[f"{w} days"] = fmt_signal(r["signal"], r.get(f"value_{w}"), r.get(f"text_{w}"))
         rows.append(row)
@@ -176,16 +180,40 @@ def personas_html(personas: pd.DataFrame) -> str:
     return '<div class="ss-cols">' + "".join(cols) + "</div>"
 
 
-def evidence_html(bundle: dict) -> str:
-    """Cards, recurring streams and payroll of both windows, side by side."""
+@functools.cache
+def cadence_lookback_days(window: int) -> int:
+    """Days recurring streams and payroll look back for a window: max(window, cadence_min_lookback_days)."""
+    from spendsense.signals.config import load_signal_config
+
+    return max(int(window), load_signal_config().cadence_min_lookback_days)
+
+
+def streams_heading_html(streams: pd.DataFrame, window: int) -> str:
+    """The streams heading with the truth about the count beside it: only subscriptions are counted."""
+    part = streams[streams["window_days"] == window] if len(streams) else streams
+    subs = int((part["is_subscription"] == True).sum()) if len(part) and "is_subscription" in part else 0
+    return (f'<div class="ss-h2">Recurring streams, last {cadence_lookback_days(window)} days</div>'
+            f'<div class="ss-muted ss-streams-count">{len(part)} stream(s), {subs} of them subscriptions '
+            "(weekly or monthly, steady amount, charged in the window): the recurring merchant count counts "
+            "only those</div>")
+
+
+def evidence_html(bundle: dict, as_of: str = "") -> str:
+    """Cards, recurring streams and payroll of both windows, side by side, each labelled with its real period."""
     cols = []
+    at = f" as of {as_of}" if as_of else ""
     for w in WINDOWS:
+        lookback = cadence_lookback_days(w)
         cols.append(
-            f'<div class="ss-evidence-{w}">{heading(f"Evidence, {w} days", 2)}'
+            f'<div class="ss-evidence-{w}">{heading(f"Evidence for the {w}-day window", 2)}'
+            f'<div class="ss-muted ss-evidence-periods">card balances{esc(at)}; card interest and payments over '
+            f'the last {w} days; recurring streams and payroll over the last {lookback} days (the cadence '
+            f'signals look back max({w}, {cadence_lookback_days(1)}) days)</div>'
             f'<div class="ss-h2">Credit cards</div>{cards_html(bundle["credit_cards"], w)}'
-            f'<div class="ss-h2">Recurring streams</div>'
+            f'{streams_heading_html(bundle["recurring_streams"], w)}'
             f'{streams_html(bundle["recurring_streams"], bundle["stream_transactions"], w)}'
-            f'<div class="ss-h2">Payroll deposits</div>{payroll_html(bundle["payroll_deposits"], w)}</div>')
+            f'<div class="ss-h2">Payroll deposits, last {lookback} days</div>'
+            f'{payroll_html(bundle["payroll_deposits"], w)}</div>')
     return '<div class="ss-cols ss-evidence">' + "".join(cols) + "</div>"
 
 
@@ -340,7 +368,7 @@ class UserView(View):
         self.header.value = profile_html(b["profile"])
         self.signals.value = heading("Signals, 30 vs 180 days") + signals_html(b["signals"])
         self.personas.value = heading("Personas") + personas_html(b["personas"])
-        self.evidence.value = evidence_html(b)
+        self.evidence.value = evidence_html(b, self.data.as_of)
         self.recompute_out.value = ""
         self.figure = show_figure(self.plot, timeline_figure(b["timeline"], self.data.as_of))
 
@@ -351,12 +379,5 @@ class UserView(View):
         except Exception as exc:  # noqa: BLE001
             self.show_error(exc)
             return
-        parts = [heading(f"Recomputed now in {result.pop('_seconds', 0) * 1000:.0f} ms (not published)", 2)]
-        for key, value in result.items():
-            parts.append(f'<div class="ss-h2">{esc(key)}</div>')
-            if isinstance(value, pd.DataFrame):
-                show = value.drop(columns=[c for c in ("trace", "facts", "criteria") if c in value.columns])
-                parts.append(table(show.head(50), css="ss-recompute-table"))
-            elif not is_missing(value):
-                parts.append(f"<div>{esc(fmt_cell(value))}</div>")
-        self.recompute_out.value = "".join(parts)
+        seconds = result.pop("_seconds", 0)
+        self.recompute_out.value = recompute_html(result, self.data.recommendations(self.user_id), seconds)

@@ -18,6 +18,21 @@ from spendsense import paths
 from spendsense.jupyter_env import project_jupyter_env
 
 
+def kernel_count(server_pid: int) -> int:
+    """Kernel processes (ipykernel) the dashboard server has started and that are still running."""
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == server_pid and b"ipykernel" in (entry / "cmdline").read_bytes():
+                count += 1
+        except (OSError, ValueError, IndexError):
+            continue
+    return count
+
+
 def free_port() -> int:
     """A port nothing listens on at the moment."""
     with socket.socket() as s:
@@ -77,6 +92,6 @@ def serve(base: Path, token: str, *args: str, build_run=fixture_run.build_run,
     try:
         wait_for_port(port, proc, log)
         yield {"url": f"http://127.0.0.1:{port}/", "port": port, "opstore": ops, "previews": base / "previews",
-               "log": log}
+               "log": log, "pid": proc.pid}
     finally:
         stop(proc)

@@ -136,7 +136,7 @@ def test_operator_workflow_end_to_end(server, page):
     signals = page.locator(".ss-signals").inner_text()
     assert re.search(r"max_utilization\s+68\.0%\s+68\.0%", signals)
     personas = page.locator(".ss-personas").inner_text()
-    assert "High Utilization" in personas and "max_utilization" in personas
+    assert "High Utilization" in personas and "highest card utilization ≥ 50.0%" in personas
     evidence = page.locator(".ss-evidence-panel")
     evidence.locator("details.ss-stream").first.wait_for()
     for details in evidence.locator("details.ss-stream").all():
@@ -170,10 +170,13 @@ def test_operator_workflow_end_to_end(server, page):
     assert f"Because {fixture_run.XSS} you pay" in autopay.inner_text()
     assert fixture_run.DISCLOSURE in autopay.inner_text()
     util = _card(page, 30, "edu_util")
-    util.locator("details.ss-trace summary").click()
+    assert "Admitted because highest card utilization" in util.locator(".ss-trace-summary").inner_text()
+    util.locator("details.ss-trace > summary").click()
+    util.locator("details.ss-trace-stages > summary").click()
+    util.locator("details.ss-removed > summary").first.click()
     trace = util.locator("details.ss-trace").inner_text()
     util.scroll_into_view_if_needed()
-    assert "business_rules" in trace and "offer_payday" in trace and f"predatory product {fixture_run.XSS}" in trace
+    assert "Ranking and caps" in trace and "offer_payday" in trace and f"predatory product {fixture_run.XSS}" in trace
     page.screenshot(path=str(SCREENSHOTS / "dashboard_recommendations.png"), full_page=False)
 
     # approve one
@@ -212,13 +215,14 @@ def test_operator_workflow_end_to_end(server, page):
     assert page.locator(".ss-preview .ss-item-offer_bt").count() == 1
     assert fixture_run.DISCLOSURE in page.locator(".ss-preview").inner_text()
     page.locator("button.ss-export").click()
-    page.locator(".ss-export-path:has-text('written to')").wait_for()
+    page.locator(".ss-export-path a.ss-download").wait_for()
     assert len(list(server["previews"].glob("u001_*.html"))) == 1
 
     # revoke consent: recorded, audited, and the customer sees nothing
     _tab(page, "Consent")
     page.locator(".ss-consent-note input").fill("customer asked by phone")
     page.locator("button.ss-consent-revoke").click()
+    page.locator("button.ss-consent-confirm-yes").click()  # the confirmation step
     page.locator(".ss-consent-status:has-text('revoked')").wait_for()
     events = _store(server["opstore"], "consent")
     last = events.iloc[-1]

@@ -67,3 +67,28 @@ def test_a_strong_token_passes_and_the_start_message_keeps_tokens_out_of_urls():
     assert strong not in chosen and "?token" not in chosen and "http://127.0.0.1:8866/" in chosen
     generated = dashboard.start_message("operator", 8866, strong, chosen=False)
     assert "?token" not in generated and generated.count(strong) == 1
+
+
+def test_kernel_settings_cull_pageless_kernels_and_preheat():
+    config = dashboard.kernel_config(600, 1)
+    assert config["MappingKernelManager"] == {"cull_idle_timeout": 600, "cull_interval": 60,
+                                              "cull_connected": False, "cull_busy": False}
+    assert config["VoilaConfiguration"] == {"preheat_kernel": True, "default_pool_size": 1}
+    short = dashboard.kernel_config(20.5, 0)
+    assert short["MappingKernelManager"]["cull_idle_timeout"] == 21 and short["MappingKernelManager"]["cull_interval"] == 10
+    assert short["VoilaConfiguration"] == {"preheat_kernel": False, "default_pool_size": 0}
+    settings = dashboard.voila_settings("t" * 30, (10, 60.0), 120, 2)
+    assert settings["config"]["MappingKernelManager"]["cull_idle_timeout"] == 120
+    assert settings["config"]["VoilaConfiguration"]["default_pool_size"] == 2
+
+
+def test_cull_and_preheat_options_are_checked(monkeypatch):
+    monkeypatch.delenv("SPENDSENSE_DASHBOARD_CULL_IDLE", raising=False)
+    assert dashboard.positive_option(None, "SPENDSENSE_DASHBOARD_CULL_IDLE", 600.0, 1) == 600.0
+    monkeypatch.setenv("SPENDSENSE_DASHBOARD_CULL_IDLE", "45")
+    assert dashboard.positive_option(None, "SPENDSENSE_DASHBOARD_CULL_IDLE", 600.0, 1) == 45.0
+    assert dashboard.positive_option(30, "SPENDSENSE_DASHBOARD_CULL_IDLE", 600.0, 1) == 30.0  # option wins
+    with pytest.raises(ValueError, match="below 1"):
+        dashboard.positive_option(0, "SPENDSENSE_DASHBOARD_CULL_IDLE", 600.0, 1)
+    with pytest.raises(ValueError):
+        dashboard.positive_option("soon", "X", 1.0, 0)

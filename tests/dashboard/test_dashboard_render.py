@@ -7,8 +7,9 @@ import pandas as pd
 
 from spendsense.dashboard.access import CustomerPreview
 from spendsense.dashboard.preview import email_html, preview_body_html
-from spendsense.dashboard.recommendations import recommendation_html, stages_html, trace_html
+from spendsense.dashboard.recommendations import recommendation_html
 from spendsense.dashboard.render import esc, fmt_signal, json_html, kv_table, table
+from spendsense.dashboard.trace_view import stages_table_html, trace_html
 from spendsense.dashboard.user import criteria_html, criteria_rows, streams_html
 
 XSS = fixture_run.XSS
@@ -48,16 +49,18 @@ def test_trace_renders_stages_filtered_items_and_guardrails_in_both_shapes():
         html = trace_html(trace)  # stages keyed by name (the trace contract) and as a list
         assert "<script>" not in html
         assert f"predatory product {XSS_ESCAPED}" in html
-        for stage in ("consent", "eligibility", "persona_match", "signal_triggers", "recency", "business_rules"):
-            assert f"<td>{stage}</td>" in html
-        assert "<b>offer_payday</b>" in html and "<b>1 item(s)</b>: not relevant" in html and "edu_overdraft" in html
-        assert html.count('<span class="ss-badge ss-pass">pass</span>') >= 6
-        assert "Guardrails" in html and "granted" in html and "content-1" in html
+        for label in ("Consent", "Eligibility (offers)", "Persona match", "Signal triggers",
+                      "Recency (not shown lately)", "Ranking and caps"):
+            assert f"<td>{label}</td>" in html
+        assert "business_rules" not in html and "signal_triggers" not in html  # labels, not keys
+        assert "<li><b>offer_payday</b>: predatory product" in html and "<li><b>edu_overdraft</b>: not relevant" in html
+        assert html.count('<span class="ss-badge ss-pass">passed</span>') >= 8
+        assert "Guardrails" in html and "granted" in html and "content catalogue content-1" in html
 
 
-def test_stage_without_outcome_and_failed_stage():
-    html = stages_html({"tone": {"passed": False, "reason": "rewritten", "filtered_out": 3}})
-    assert '<span class="ss-badge ss-fail">fail</span>' in html and "<td>3</td>" in html
+def test_failed_stage_says_failed():
+    html = stages_table_html({"stages": {"tone": {"passed": False, "reason": "rewritten", "filtered_out": []}}})
+    assert '<span class="ss-badge ss-fail">failed</span>' in html and "<td>Tone check</td>" in html
 
 
 def test_recommendation_card_escapes_rationale_and_shows_disclosure():
@@ -116,8 +119,9 @@ def test_what_would_change_and_admitted_by_are_shown_escaped():
     trace = {"stages": {"signal_triggers": {"admitted_by": [f"max_utilization = 0.68 (>= 0.3, clears it by 0.38) {XSS}"]}},
              "what_would_change": {"text": f"Highest card utilization from 68% to below 50% → none {XSS}"}}
     html = recommendation_details_html({"facts": [], "recommendation_id": "r"}, trace)
-    assert "Admitted by:" in html and "clears it by 0.38" in html and XSS not in html
-    assert "What would change the persona:" in html and "to below 50%" in html
+    assert "Admitted because highest card utilization = 0.68" in html and "clears it by 0.38" in html
+    assert XSS not in html and XSS_ESCAPED in html
+    assert "What would change this: Highest card utilization from 68% to below 50%" in html
     general = recommendation_details_html({"facts": []}, {"stages": {"signal_triggers": {"admitted_by": []}}})
     assert "general-audience item" in general
     personas = pd.DataFrame([{"window_days": 30, "persona_id": "high_utilization", "persona_name": "High Utilization",

@@ -140,10 +140,29 @@ def test_consent_revoke_empties_the_preview_at_once(app, opstore_path, tmp_path)
     app.preview_view.export.click()
     exported = tmp_path / "previews" / "u001_20261031T023000Z.html"
     assert exported.exists() and "Balance-transfer card" in exported.read_text()
+    link = app.preview_view.exported.value
+    assert 'download="u001_20261031T023000Z.html"' in link and "data:text/html;base64," in link
     app.user_tabs.selected_index = 2
-    app.consent_view.note.value = "asked by phone"
-    app.consent_view.revoke.click()
-    assert "revoked" in app.consent_view.status.value
+    consent = app.consent_view
+    consent.note.value = "asked by phone"
+
+    def events():
+        con = opstore.connect(opstore_path)
+        try:
+            return len(opstore.consent_events(con))
+        finally:
+            con.close()
+
+    before = events()
+    consent.revoke.click()  # first a confirmation; nothing recorded yet
+    assert consent.confirm_box.layout.display == "flex" and "Revoke consent for u001?" in consent.confirm_text.value
+    assert "granted" in consent.status.value and events() == before
+    consent.confirm_no.click()
+    assert consent.confirm_box.layout.display == "none" and "Nothing recorded" in consent.message.value
+    assert events() == before
+    consent.revoke.click()
+    consent.confirm_yes.click()
+    assert events() == before + 1 and "revoked" in app.consent_view.status.value
     assert app.consent_view.revoke.disabled
     app.user_tabs.selected_index = 3
     assert "Consent revoked" in app.preview_view.body.value and 'class="ss-item' not in app.preview_view.body.value
