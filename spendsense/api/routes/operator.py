@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from spendsense import opstore
 from spendsense.api.app import envelope
 from spendsense.api.deps import Caller, Store, touching
 from spendsense.api.errors import Conflict, ConsentRequired, Forbidden, NotFound, ValidationFailed
 from spendsense.api.models import ERROR_RESPONSES, BulkApproval, Envelope, Review
 from spendsense.api.views import records
-from spendsense import opstore
 from spendsense.dashboard.access import AccessDenied, DashboardData, QueueFilter
 
 router = APIRouter(prefix="/v1/operator/review", tags=["operator"], responses=ERROR_RESPONSES)
