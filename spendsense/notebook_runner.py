@@ -252,11 +252,10 @@ def _record_raw_batch(staged: Path, params: RunParams, run_id: str) -> None:
     import duckdb
 
     from spendsense.ingest import rawstore
-    from spendsense.pipeline import raw_store_for
 
     with duckdb.connect(str(staged / runs.WAREHOUSE), read_only=True) as con:
         batch = rawstore.run_batch(con)
-    store = raw_store_for(params.dataset_dir(), params.resolve(params.raw_store) if params.raw_store else None)
+    store = rawstore.store_for(params.dataset_dir(), params.resolve(params.raw_store) if params.raw_store else None)
     recorded = {"run_id": run_id, **params.model_dump(mode="json"), "raw_store": str(store), "batch": batch}
     (staged / "params.yaml").write_text(yaml.safe_dump(recorded, sort_keys=False))
 

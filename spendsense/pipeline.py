@@ -76,29 +76,25 @@ def prepare_dataset(source: str, dataset_dir: str | Path, n_users: int, seed: in
     return write_dataset(tables, dataset_dir, formats=formats)
 
 
-def raw_store_for(dataset_dir: str | Path, raw_store: str | Path | None = None) -> Path:
-    """The raw store a run uses: the one given, else a synthetic dataset's own (raw/<dataset name> beside the
-    dataset: each generated dataset is its own bank), else $SPENDSENSE_RAW_STORE or data/raw."""
-    from spendsense.ingest import rawstore
-
-    dataset_dir = Path(dataset_dir)
-    if raw_store:
-        return Path(raw_store).resolve()
-    if (dataset_dir / "manifest.json").exists():
-        return (dataset_dir.parent / "raw" / dataset_dir.name).resolve()
-    return rawstore.default_store()
-
-
 def ingest_dataset(dataset_dir: str | Path, warehouse: str | Path, opstore: str | Path, progress: bool = True,
                    raw_store: str | Path | None = None, batch: int | None = None, mode: str = "merge"):
     """Validate the input and append it to the raw store as a batch (consent events into the opstore), then point
     the run's warehouse at the store as of `batch` (default: the latest, i.e. this ingest's) with views."""
-    from spendsense.ingest import ingest
+    from spendsense.ingest import rawstore
 
-    store = raw_store_for(dataset_dir, raw_store)
-    report = ingest([Path(dataset_dir)], None, Path(opstore), progress=progress, raw_store=store, mode=mode)
+    store = rawstore.store_for(dataset_dir, raw_store)
+    report = ingest_batch([Path(dataset_dir)], store, opstore, progress=progress, mode=mode)
     raw_views_step(warehouse, store, batch)
     return report
+
+
+def ingest_batch(input_paths, raw_store: str | Path, opstore: str | Path | None, progress: bool = True,
+                 mode: str = "merge"):
+    """Validate input files and append them to the raw store as one batch (consent events into the opstore)."""
+    from spendsense.ingest import ingest
+
+    return ingest([Path(p) for p in input_paths], None, Path(opstore) if opstore is not None else None,
+                  progress=progress, raw_store=Path(raw_store), mode=mode)
 
 
 def raw_views_step(warehouse: str | Path, raw_store: str | Path, batch: int | None = None) -> int:

@@ -61,6 +61,17 @@ def default_store() -> Path:
     return Path(os.environ.get("SPENDSENSE_RAW_STORE", paths.DATA_DIR / "raw")).resolve()
 
 
+def store_for(dataset_dir: Path | str, raw_store: Path | str | None = None) -> Path:
+    """The raw store a run uses: the one given, else a synthetic dataset's own (raw/<dataset name> beside the
+    dataset: each generated dataset is its own bank), else $SPENDSENSE_RAW_STORE or data/raw."""
+    dataset_dir = Path(dataset_dir)
+    if raw_store:
+        return Path(raw_store).resolve()
+    if (dataset_dir / "manifest.json").exists():
+        return (dataset_dir.parent / "raw" / dataset_dir.name).resolve()
+    return default_store()
+
+
 def store_columns(table: str) -> tuple[str, ...]:
     """A stored raw table's columns: the contract's, and for transactions the owning user's id after account_id."""
     cols = column_names(table)
