@@ -162,6 +162,7 @@ def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_o
     import pandas as pd
 
     from spendsense import opstore as ops
+    from spendsense.ingest import rawstore
     from spendsense.recommend import read_inputs, recommend, write_outputs
 
     cfg = config if config is not None else cached_config()
@@ -175,7 +176,8 @@ def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_o
         con.close()
     with connect(warehouse) as wcon:
         inputs = read_inputs(wcon, consent, history, as_date(as_of))
-        outputs = recommend(inputs, cfg.catalog, cfg.scoring, cfg.guardrails, run_id, created, cfg.versions)
+        versions = {**cfg.versions, "raw_batch": rawstore.run_batch(wcon)}
+        outputs = recommend(inputs, cfg.catalog, cfg.scoring, cfg.guardrails, run_id, created, versions)
         write_outputs(wcon, outputs)
     return outputs
 
