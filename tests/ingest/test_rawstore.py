@@ -205,3 +205,30 @@ def test_a_run_warehouse_names_a_missing_batch(nights):
     ingest(nights["night1"], raw_store=nights["store"])
     with pytest.raises(rawstore.RawStoreError, match="no batch 7"):
         pipeline.raw_views_step(nights["tmp"] / "w.duckdb", nights["store"], 7)
+
+
+def test_cli_prints_the_batch_and_lists_batches(nights):
+    import subprocess
+    import sys
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "spendsense", "ingest", *args], capture_output=True, text=True,
+                              check=False, timeout=300)
+
+    store = str(nights["store"])
+    first = cli(*map(str, nights["night1"]), "--raw-store", store, "--no-opstore", "--no-progress")
+    assert first.returncode == 0, first.stderr
+    assert "batch 1 (merge): 8 added, 0 modified, 0 removed, 1 sync cursor(s)" in first.stdout
+    second = cli(*map(str, nights["night2"]), "--raw-store", store, "--no-opstore", "--no-progress")
+    assert "batch 2 (merge): 1 added, 1 modified, 1 removed" in second.stdout
+    table = cli("--status", "--raw-store", store)
+    assert table.returncode == 0 and "2 batch(es)" in table.stdout
+    line = next(ln for ln in table.stdout.splitlines() if ln.split()[:1] == ["2"] and "transactions" in ln)
+    assert line.split()[-3:] == ["1", "1", "1"]
+    listed = json.loads(cli("--status", "--json", "--raw-store", store).stdout)
+    assert [b["batch_id"] for b in listed["batches"]] == [1, 2]
+    assert listed["batches"][1]["cursors"] == {"u1": "cur-2"}
+    assert listed["batches"][1]["changes"]["transactions"] == {"added": 1, "modified": 1, "removed": 1}
+    helptext = cli("--help").stdout
+    for words in ("raw store", "--raw-store", "--status", "tombstone", "make clean", "--mode"):
+        assert words in helptext
