@@ -109,7 +109,7 @@ def _one_day_input(ctx: dict) -> None:
     for table in ("users", "accounts"):
         shutil.copy(src / f"{table}.parquet", day / f"{table}.parquet")
     with duckdb.connect() as con:
-        rows = con.execute(*sql.query("bench_day.sql").bind(path=str(src / "transactions.parquet"))).arrow()
+        rows = con.execute(*sql.query("bench_day.sql").bind(path=str(src / "transactions.parquet"))).to_arrow_table()
     pq.write_table(rows, day / "transactions.parquet", compression="zstd")
 
 

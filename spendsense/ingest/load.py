@@ -56,13 +56,14 @@ def write_raw_store(con: duckdb.DuckDBPyConnection, store: Path, given: set[str]
     new = {}
     for table in TABLE_ORDER:
         name = f"new_{table}"
-        con.execute(f"create or replace temp table {quote(name)} as {table_sql(table)}")
+        con.execute(f"create or replace temp view {quote(name)} as {table_sql(table)}")
         rows[table] = con.execute(f"select count(*) from {quote(name)}").fetchone()[0]
         new[table] = quote(name)
         tick(1)
     cursors = dict(con.execute("select user_id, next_cursor from json_sync_cursors").fetchall()) \
         if _has_table(con, "json_sync_cursors") else {}
-    batch = rawstore.write_batch(con, store, new, given, mode, files, cursors, _has_table(con, "json_removed"))
+    batch = rawstore.write_batch(con, store, new, rows, given, mode, files, cursors,
+                                 _has_table(con, "json_removed"))
     return rows, batch
 
 

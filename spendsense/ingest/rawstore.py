@@ -193,14 +193,16 @@ def _locked(store: Path) -> Iterator[None]:
 
 
 def _stage_changes(con: duckdb.DuckDBPyConnection, table: str, new: str, current: str | None,
-                   sync_removed: bool, replace: bool) -> dict[str, int]:
-    """Temp tables chg_<table> (new versions, with _modified) and gone_<table> (rows to tombstone); their counts."""
+                   sync_removed: bool, replace: bool, rows: int) -> dict[str, int]:
+    """chg_<table> (new versions, with _modified) and gone_<table> (rows to tombstone), and their counts: temp
+    tables holding only the changes, or for a first batch views over the staged rows."""
     q = "ingest/rawstore.sql"
     keys = _ident(table, PRIMARY_KEYS[table])
     chg, gone = sql.identifier(f"chg_{table}", {f"chg_{table}"}), sql.identifier(f"gone_{table}", {f"gone_{table}"})
-    if current is None:
-        con.execute(f"create or replace temp table {chg} as select *, false as _modified from {new}")
-        con.execute(f"create or replace temp table {gone} as select * from {new} where false")
+    if current is None:  # the first batch: everything is new, written straight from the staged rows (no copy)
+        con.execute(f"create or replace temp view {chg} as select *, false as _modified from {new}")
+        con.execute(f"create or replace temp view {gone} as select * from {new} where false")
+        return {"added": int(rows), "modified": 0, "removed": 0}
     else:
         con.execute(f"create or replace temp table {chg} as "
                     + sql.query(q, "changed_rows").fill(current=current, new=new, keys=keys).bind()[0])
@@ -228,11 +230,13 @@ def _copy_batch_table(con: duckdb.DuckDBPyConnection, table: str, batch_id: int,
         f" to {sql_string(str(target))} (format parquet, compression zstd)")
 
 
-def write_batch(con: duckdb.DuckDBPyConnection, store: Path | str, new_tables: dict[str, str], given: set[str],
-                mode: str, files: tuple[str, ...], new_cursors: dict[str, str], sync_removed: bool) -> Batch | None:
+def write_batch(con: duckdb.DuckDBPyConnection, store: Path | str, new_tables: dict[str, str], rows: dict[str, int],
+                given: set[str], mode: str, files: tuple[str, ...], new_cursors: dict[str, str],
+                sync_removed: bool) -> Batch | None:
     """Append one batch: rows that differ from the store's latest state, tombstones, cursors; None if nothing changed.
 
-    new_tables maps each raw table to the relation in con holding the batch's typed rows (store_columns order).
+    new_tables maps each raw table to the relation in con holding the batch's typed rows (store_columns order),
+    rows to their row counts.
     The batch folder is complete before it is renamed into batches/, and removed if anything fails before that.
     """
     if mode not in MODES:
@@ -248,7 +252,7 @@ def write_batch(con: duckdb.DuckDBPyConnection, store: Path | str, new_tables: d
             for table in TABLE_ORDER:
                 current = as_of_query(store, table, latest) if latest is not None else None
                 changes[table] = _stage_changes(con, table, new_tables[table], current, sync_removed,
-                                                mode == "replace" and table in given)
+                                                mode == "replace" and table in given, rows[table])
             known = cursors(store)
             moved = {k: v for k, v in sorted(new_cursors.items()) if known.get(k) != v}
             if not moved and not any(sum(c.values()) for c in changes.values()):
