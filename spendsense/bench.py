@@ -109,7 +109,9 @@ def _one_day_input(ctx: dict) -> None:
     for table in ("users", "accounts"):
         shutil.copy(src / f"{table}.parquet", day / f"{table}.parquet")
     with duckdb.connect() as con:
-        rows = con.execute(*sql.query("bench_day.sql").bind(path=str(src / "transactions.parquet"))).to_arrow_table()
+        con.execute("set enable_progress_bar = false")
+        text, params = sql.query("bench_day.sql").bind(path=str(src / "transactions.parquet"))
+        rows = con.sql(text, params=params).to_arrow_table()
     pq.write_table(rows, day / "transactions.parquet", compression="zstd")
 
 
