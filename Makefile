@@ -52,5 +52,5 @@ bench: $(STAMP)  ## benchmark every stage (default 100,000 users; ARGS="--users 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check spendsense tests
 
-clean:  ## remove generated data, reports and Jupyter state (keeps .venv)
+clean:  ## remove generated data (synthetic datasets with their raw stores), reports and Jupyter state (keeps .venv and the raw store data/raw)
 	rm -rf data/synthetic data/opstore.sqlite* reports/runs reports/bench .jupyter .ipython

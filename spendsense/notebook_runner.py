@@ -62,6 +62,8 @@ def notebook_parameters(params: RunParams, run_id: str, run_dir: Path) -> dict:
         "windows": list(params.windows),
         "replay_sample": params.replay_sample,
         "latency_sample": params.latency_sample,
+        "raw_store": str(params.resolve(params.raw_store)) if params.raw_store else None,
+        "batch": params.batch,
     }
 
 
@@ -228,6 +230,7 @@ def _run_steps(params: RunParams, run_id: str, staged: Path, root: Path, steps: 
             kernels.stop(km)
             if step == INGEST_STEP:  # consent events recorded from here on changed during the run
                 marks["consent"] = consent_watermark()
+                _record_raw_batch(staged, params, run_id)
             result.step_seconds[step] = round(time.perf_counter() - t0, 3)
             echo(f" {result.step_seconds[step]:.1f} s")
             log.info("%s finished in %.2f s", step, result.step_seconds[step])
@@ -242,6 +245,19 @@ def _run_steps(params: RunParams, run_id: str, staged: Path, root: Path, steps: 
         logging.getLogger("spendsense").removeHandler(handler)
         handler.close()
     return result
+
+
+def _record_raw_batch(staged: Path, params: RunParams, run_id: str) -> None:
+    """Write the raw-store batch the run reads (and the store) into its params.yaml, once ingest has chosen it."""
+    import duckdb
+
+    from spendsense.ingest import rawstore
+
+    with duckdb.connect(str(staged / runs.WAREHOUSE), read_only=True) as con:
+        batch = rawstore.run_batch(con)
+    store = rawstore.store_for(params.dataset_dir(), params.resolve(params.raw_store) if params.raw_store else None)
+    recorded = {"run_id": run_id, **params.model_dump(mode="json"), "raw_store": str(store), "batch": batch}
+    (staged / "params.yaml").write_text(yaml.safe_dump(recorded, sort_keys=False))
 
 
 def consent_watermark() -> int:

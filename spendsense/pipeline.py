@@ -76,11 +76,34 @@ def prepare_dataset(source: str, dataset_dir: str | Path, n_users: int, seed: in
     return write_dataset(tables, dataset_dir, formats=formats)
 
 
-def ingest_dataset(dataset_dir: str | Path, warehouse: str | Path, opstore: str | Path, progress: bool = True):
-    """Validate and load the raw tables into the warehouse, and consent events into the opstore."""
+def ingest_dataset(dataset_dir: str | Path, warehouse: str | Path, opstore: str | Path, progress: bool = True,
+                   raw_store: str | Path | None = None, batch: int | None = None, mode: str = "merge"):
+    """Validate the input and append it to the raw store as a batch (consent events into the opstore), then point
+    the run's warehouse at the store as of `batch` (default: the latest, i.e. this ingest's) with views."""
+    from spendsense.ingest import rawstore
+
+    store = rawstore.store_for(dataset_dir, raw_store)
+    report = ingest_batch([Path(dataset_dir)], store, opstore, progress=progress, mode=mode)
+    raw_views_step(warehouse, store, batch)
+    return report
+
+
+def ingest_batch(input_paths, raw_store: str | Path, opstore: str | Path | None, progress: bool = True,
+                 mode: str = "merge"):
+    """Validate input files and append them to the raw store as one batch (consent events into the opstore)."""
     from spendsense.ingest import ingest
 
-    return ingest([Path(dataset_dir)], Path(warehouse), Path(opstore), progress=progress)
+    return ingest([Path(p) for p in input_paths], None, Path(opstore) if opstore is not None else None,
+                  progress=progress, raw_store=Path(raw_store), mode=mode)
+
+
+def raw_views_step(warehouse: str | Path, raw_store: str | Path, batch: int | None = None) -> int:
+    """The run warehouse's raw tables as views over the raw store as of a batch (latest when None); returns it."""
+    from spendsense.ingest import rawstore
+
+    Path(warehouse).parent.mkdir(parents=True, exist_ok=True)
+    with connect(warehouse) as con:
+        return rawstore.create_run_views(con, raw_store, batch)
 
 
 def consent_snapshot(opstore: str | Path):
@@ -139,6 +162,7 @@ def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_o
     import pandas as pd
 
     from spendsense import opstore as ops
+    from spendsense.ingest import rawstore
     from spendsense.recommend import read_inputs, recommend, write_outputs
 
     cfg = config if config is not None else cached_config()
@@ -152,7 +176,8 @@ def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_o
         con.close()
     with connect(warehouse) as wcon:
         inputs = read_inputs(wcon, consent, history, as_date(as_of))
-        outputs = recommend(inputs, cfg.catalog, cfg.scoring, cfg.guardrails, run_id, created, cfg.versions)
+        versions = {**cfg.versions, "raw_batch": rawstore.run_batch(wcon)}
+        outputs = recommend(inputs, cfg.catalog, cfg.scoring, cfg.guardrails, run_id, created, versions)
         write_outputs(wcon, outputs)
     return outputs
 

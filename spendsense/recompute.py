@@ -18,6 +18,7 @@ import pandas as pd
 
 from spendsense import paths, sql
 from spendsense.engine_config import EngineConfig, cached_config
+from spendsense.ingest.rawstore import run_batch
 from spendsense.recommend.engine import recommend
 from spendsense.recommend.inputs import RecommendInputs, naive_utc
 from spendsense.recommend.outputs import RecommendOutputs, empty_outputs
@@ -131,6 +132,7 @@ def recompute_user(warehouse_path: str | Path, user_id: str, as_of: dt.date | st
         mem = _scratch()
         try:
             views = _load_user_rows(mem, wcon, str(user_id))
+            raw_batch = run_batch(wcon)
         finally:
             wcon.close()
         try:
@@ -146,7 +148,8 @@ def recompute_user(warehouse_path: str | Path, user_id: str, as_of: dt.date | st
     counterfactuals = persona_counterfactuals(signals.signals_wide, cfg.persona_config, cfg.signal_phrases)
     inputs = RecommendInputs(signals.signals_wide, signals.credit_cards, signals.recurring_streams, personas,
                              users, accounts, consent, history, as_of, counterfactuals)
-    outputs = recommend(inputs, cfg.catalog, cfg.scoring, cfg.guardrails, run_id, created, cfg.versions)
+    outputs = recommend(inputs, cfg.catalog, cfg.scoring, cfg.guardrails, run_id, created,
+                        {**cfg.versions, "raw_batch": raw_batch})
     return UserRecompute(outputs, signals, personas)
 
 

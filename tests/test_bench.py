@@ -10,7 +10,7 @@ from spendsense.bench import STAGES, run_benchmark, target_checks, update_perfor
 def _report(n_users: int, signals_seconds: float) -> dict:
     """A hand-made benchmark report (the shape run_benchmark returns)."""
     stages = [{"stage": s, "seconds": 2.0, "cpu_seconds": 3.0, "peak_rss_mb": 1024.0} for s in STAGES]
-    stages[2]["seconds"] = signals_seconds
+    stages[STAGES.index("signals")]["seconds"] = signals_seconds
     report = {"n_users": n_users, "timestamp": "2026-11-28T04:00:00+00:00", "load_average": 0.1,
               "machine": {"cores": 2, "memory_gb": 23.4, "python": "3.11.7", "duckdb": "1.4", "pandas": "2.3"},
               "stages": stages, "after_generation_seconds": 10 + signals_seconds, "generate_seconds": 2.0,

@@ -10,15 +10,23 @@ names for the same accounts, else the file name before its first '.'. JSON field
 ignored; nested ones are flattened (balances.current -> balance_current, personal_finance_category.primary ->
 pfc_primary, liabilities.credit[].aprs[] -> credit_aprs, interest_rate.percentage -> interest_rate_percentage).
 A record in several JSON files is validated in every copy and loaded from the last file (paths in the order
-given, directories sorted); a sync response's `removed` transactions are dropped. Users and consent events are
+given, directories sorted); a sync response's `removed` transactions are not loaded (see below). Users and consent events are
 optional (Plaid responses carry neither); a missing holder_category means personal. For CSV and Parquet an extra
 or missing column is an error.
 
 All input is staged in a temporary DuckDB database and validated there with SQL over every row at once. Any
 problem raises IngestError listing file, row and field of each (up to a cap) and NOTHING is written. Otherwise
-the raw tables are replaced in the warehouse in one transaction (business accounts and their rows left out,
-`user_id` added to transactions), and then consent events are appended to the operational store (if a path is
-given) in one SQLite transaction, skipping event_ids it already has.
+(business accounts and their rows left out, `user_id` added to transactions) the input goes either
+
+- into the append-only raw store (`raw_store=`, spendsense.ingest.rawstore) as one batch: only rows that differ
+  from the store's latest state become new versions; a sync response's `removed` ids become tombstones and its
+  `next_cursor` is recorded per item; mode "replace" also tombstones rows absent from a table the batch gives
+  (mode "merge", the default, keeps them); nothing changed -> no batch; or
+- into a standalone warehouse (`db_path=`, `spendsense ingest --db`), whose raw tables are replaced in one
+  transaction;
+
+and then consent events are appended to the operational store (if a path is given) in one SQLite transaction,
+skipping event_ids it already has.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from pathlib import Path
 import duckdb
 from tqdm.auto import tqdm
 
-from spendsense.ingest import load, plaid_json, readers, validate
+from spendsense.ingest import load, plaid_json, rawstore, readers, validate
 from spendsense.ingest.problems import KEEP_CAP, REPORT_CAP, IngestError, Problem
 from spendsense.schema import TABLE_ORDER
 
@@ -48,7 +56,7 @@ __all__ = ["IngestError", "IngestReport", "OpstoreWriteError", "Problem", "inges
 class IngestReport:
     """What one ingest loaded."""
 
-    rows: dict[str, int]  # rows loaded per raw table (after exclusions)
+    rows: dict[str, int]  # rows read per raw table (after exclusions)
     business_accounts_excluded: int
     business_rows_excluded: dict[str, int]  # rows of other tables left out with the business accounts
     files: tuple[str, ...]  # every file read
@@ -57,12 +65,25 @@ class IngestReport:
     opstore_path: str | None = None
     consent_events_added: int = 0  # new rows in the operational store
     notes: tuple[str, ...] = field(default_factory=tuple)
+    raw_store: str | None = None  # the raw store written to (None: a warehouse at db_path)
+    batch: rawstore.Batch | None = None  # the batch this ingest appended (None: nothing changed, or db_path)
+    batch_id: int | None = None  # the store's latest batch after this ingest (the new one, or the unchanged one)
 
     def __str__(self) -> str:
         plural = "s" if len(self.files) != 1 else ""
-        lines = [(f"ingested {len(self.files)} file{plural} into {self.db_path} "
+        lines = [(f"ingested {len(self.files)} file{plural} into {self.raw_store or self.db_path} "
                   f"in {self.duration_s:.1f} s")]
-        lines += [f"  {table:<22}{self.rows.get(table, 0):>12,} rows" for table in TABLE_ORDER]
+        if self.raw_store is not None and self.batch is None:
+            lines.append(f"  no changes: the raw store stays at batch {self.batch_id}")
+        elif self.batch is not None:
+            lines.append(f"  batch {self.batch.batch_id} ({self.batch.mode}): "
+                         f"{self.batch.total('added'):,} added, {self.batch.total('modified'):,} modified, "
+                         f"{self.batch.total('removed'):,} removed"
+                         + (f", {len(self.batch.cursors)} sync cursor(s)" if self.batch.cursors else ""))
+        changes = self.batch.changes if self.batch is not None else {}
+        lines += [f"  {table:<22}{self.rows.get(table, 0):>12,} rows"
+                  + (f"  (+{c['added']:,} ~{c['modified']:,} -{c['removed']:,})" if (c := changes.get(table)) else "")
+                  for table in TABLE_ORDER]
         excluded = ", ".join(f"{n:,} {t}" for t, n in self.business_rows_excluded.items() if n)
         lines.append(f"  business accounts excluded: {self.business_accounts_excluded:,}"
                      + (f" (with {excluded})" if excluded else ""))
@@ -101,9 +122,14 @@ def _unreadable(table: str, staging: readers.Staging, sources: list[readers.Sour
         return [Problem(", ".join(files) or table, None, None, f"cannot read: {readers.duckdb_message(exc)}")]
 
 
-def ingest(paths: Iterable[Path | str], db_path: Path | str, opstore_path: Path | str | None = None,
-           progress: bool = False) -> IngestReport:
-    """Validate the input and load it into the warehouse at db_path (and consent into opstore_path, if given)."""
+def ingest(paths: Iterable[Path | str], db_path: Path | str | None = None, opstore_path: Path | str | None = None,
+           progress: bool = False, raw_store: Path | str | None = None, mode: str = "merge") -> IngestReport:
+    """Validate the input and append it to the raw store as one batch, or load it into the warehouse at db_path
+    (exactly one of the two); consent also into opstore_path, if given."""
+    if (db_path is None) == (raw_store is None):
+        raise ValueError("ingest writes either a raw store (raw_store=) or a warehouse (db_path=), exactly one")
+    if mode not in rawstore.MODES:
+        raise ValueError(f"unknown ingest mode {mode!r}: use one of {', '.join(rawstore.MODES)}")
     started = time.perf_counter()
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     sources, problems = readers.discover(paths)
@@ -143,7 +169,13 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str, opstore_path: Path 
                     n = len(problems) + total
                     raise IngestError(problems + recorded, n, summary if n > REPORT_CAP else None)
                 excluded = load.business_exclusions(con)
-                rows = load.write_warehouse(con, Path(db_path), tick=lambda n: bar.step("load", n))
+                batch = None
+                if raw_store is not None:
+                    rows, batch = load.write_raw_store(con, Path(raw_store), views.given, mode,
+                                                       tuple(s.name for s in sources),
+                                                       tick=lambda n: bar.step("load", n))
+                else:
+                    rows = load.write_warehouse(con, Path(db_path), tick=lambda n: bar.step("load", n))
                 consent = load.consent_frame(con) if opstore_path is not None else None
             finally:
                 con.close()
@@ -153,7 +185,7 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str, opstore_path: Path 
                 added = load.write_opstore(Path(opstore_path), consent)
             except (sqlite3.Error, ValueError, OSError) as exc:
                 raise OpstoreWriteError(
-                    f"the warehouse {db_path} was loaded, but consent events could not be written to the "
+                    f"the warehouse {raw_store or db_path} was loaded, but consent events could not be written to the "
                     f"operational store {opstore_path}: {exc}. Re-run ingest: the consent import skips events "
                     "the store already has.") from exc
     finally:
@@ -164,8 +196,11 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str, opstore_path: Path 
         business_rows_excluded=excluded,
         files=tuple(s.name for s in sources),
         duration_s=time.perf_counter() - started,
-        db_path=str(db_path),
+        db_path=str(db_path) if db_path is not None else "",
         opstore_path=str(opstore_path) if opstore_path is not None else None,
         consent_events_added=added,
         notes=tuple(staging.notes),
+        raw_store=str(Path(raw_store).resolve()) if raw_store is not None else None,
+        batch=batch,
+        batch_id=rawstore.latest_batch_id(raw_store) if raw_store is not None else None,
     )

@@ -1,4 +1,5 @@
-"""Write validated input: the raw tables into the DuckDB warehouse (one transaction), consent into the opstore."""
+"""Write validated input: a batch into the raw store (or the raw tables into a DuckDB warehouse), consent into the
+opstore."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from spendsense import opstore, sql
-from spendsense.ingest import templates
+from spendsense.ingest import rawstore, templates
 from spendsense.ingest.readers import quote
 from spendsense.schema import TABLE_ORDER
 
@@ -42,9 +43,28 @@ def business_exclusions(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return dict(con.execute(*sql.query("ingest/business_exclusions.sql").bind()).fetchall())
 
 
-def _sql_string(text: str) -> str:
-    """A SQL string literal (for ATTACH, which takes no bound parameters)."""
-    return "'" + text.replace("'", "''") + "'"
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the staging database holds a table of that name (JSON staging creates some only for JSON input)."""
+    return con.execute("select count(*) from duckdb_tables() where table_name = $n", {"n": name}).fetchone()[0] > 0
+
+
+def write_raw_store(con: duckdb.DuckDBPyConnection, store: Path, given: set[str], mode: str, files: tuple[str, ...],
+                    tick=lambda n: None) -> tuple[dict[str, int], rawstore.Batch | None]:
+    """Append the validated input to the raw store as one batch; returns rows per table and the batch (None when
+    nothing changed). Sync responses' `removed` ids become tombstones and their next_cursor is recorded per item."""
+    rows: dict[str, int] = {}
+    new = {}
+    for table in TABLE_ORDER:
+        name = f"new_{table}"
+        con.execute(f"create or replace temp view {quote(name)} as {table_sql(table)}")
+        rows[table] = con.execute(f"select count(*) from {quote(name)}").fetchone()[0]
+        new[table] = quote(name)
+        tick(1)
+    cursors = dict(con.execute("select user_id, next_cursor from json_sync_cursors").fetchall()) \
+        if _has_table(con, "json_sync_cursors") else {}
+    batch = rawstore.write_batch(con, store, new, rows, given, mode, files, cursors,
+                                 _has_table(con, "json_removed"))
+    return rows, batch
 
 
 def write_warehouse(con: duckdb.DuckDBPyConnection, db_path: Path, tick=lambda n: None) -> dict[str, int]:
@@ -58,7 +78,7 @@ def write_warehouse(con: duckdb.DuckDBPyConnection, db_path: Path, tick=lambda n
     created_dirs = [p for p in reversed(db_path.parents) if not p.exists()]
     db_path.parent.mkdir(parents=True, exist_ok=True)
     rows: dict[str, int] = {}
-    con.execute(f"attach {_sql_string(str(db_path))} as warehouse")
+    con.execute(f"attach {rawstore.sql_string(str(db_path))} as warehouse")
     try:
         con.execute("begin transaction")
         for table in TABLE_ORDER:

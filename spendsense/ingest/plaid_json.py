@@ -85,6 +85,7 @@ def _json_columns() -> dict[str, str]:
         "removed": 'STRUCT("transaction_id" VARCHAR)[]',
         "liabilities": f'STRUCT("credit" {credit}[], "mortgage" {mortgage}[], "student" {student}[])',
         "item": 'STRUCT("item_id" VARCHAR)',
+        "next_cursor": "VARCHAR",
     }
 
 
@@ -106,7 +107,8 @@ def stage_json(con: duckdb.DuckDBPyConnection, sources: list[Source], staging: S
 
     The same account, transaction or liability appearing in several files (e.g. accounts in both a
     /transactions/get and a /liabilities/get response) is the same record: the later file's copy is kept.
-    Transactions listed in a sync response's `removed` are dropped.
+    Transactions listed in a sync response's `removed` are not loaded; they stay listed in json_removed (the raw
+    store tombstones them), and each sync response's next_cursor is kept per user in json_sync_cursors.
     """
     problems: list[Problem] = []
     columns = _json_columns()
@@ -157,6 +159,7 @@ def stage_json(con: duckdb.DuckDBPyConnection, sources: list[Source], staging: S
     con.execute("drop table json_raw")
     _flatten_json(con)
     _assign_json_users(con)
+    _sync_cursors(con)
     problems += _json_owner_conflicts(con, by_index)
     staging.notes += _merge_json(con)
     for table in JSON_FIELDS:
@@ -248,6 +251,13 @@ def _assign_json_users(con: duckdb.DuckDBPyConnection) -> None:
                 " where json_accounts_all._src = u._src")
 
 
+def _sync_cursors(con: duckdb.DuckDBPyConnection) -> None:
+    """json_sync_cursors: each user's (item's) next_cursor from its last /transactions/sync response, in file order."""
+    con.execute("create table json_sync_cursors as select u.user_id, last(d.next_cursor order by d._src) as next_cursor"
+                " from json_docs d join json_doc_users u using (_src)"
+                " where nullif(trim(d.next_cursor), '') is not null group by u.user_id")
+
+
 def _json_owner_conflicts(con: duckdb.DuckDBPyConnection, by_index: dict[int, Source]) -> list[Problem]:
     """An account that appears under two different users (items) is an error."""
     rows = con.execute(
@@ -284,7 +294,8 @@ def _merge_json(con: duckdb.DuckDBPyConnection) -> list[str]:
             f"select count(*) filter ({removed}), count(*) filter (not _kept and not ({removed}))"
             f" from json_{table}").fetchall()[0]
         if n_removed:
-            notes.append(f"{n_removed} transaction(s) dropped: listed as removed by /transactions/sync")
+            notes.append(f"{n_removed} transaction(s) listed as removed by /transactions/sync: not loaded "
+                         "(the raw store records them as removed)")
         if n_merged:
             notes.append(f"{n_merged} {table} record(s) appeared in more than one JSON file; "
                          "the copy from the later file was kept")

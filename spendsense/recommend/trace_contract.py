@@ -11,7 +11,7 @@ either side fails there.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, NotRequired
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict  # pydantic validates typing_extensions TypedDicts on Python < 3.12
@@ -230,6 +230,7 @@ class Versions(TypedDict):
     config_files: dict[str, str] | None
     content: str | None
     code: dict[str, Any] | str | None
+    raw_batch: NotRequired[int | None]  # the raw-store batch the run read (absent in traces from before the store)
 
 
 # ------------------------------------------------------------------------------------------------ the trace

@@ -176,7 +176,8 @@ def explain_text(rec: dict, trace: dict) -> str:
     code = versions.get("code") or {}
     lines += ["", (f"Versions: config {versions.get('config')}, content {versions.get('content')}, code "
                    f"{code.get('spendsense')} (git {code.get('git_commit') or 'unknown'}"
-                   f"{', with local changes' if code.get('git_dirty') else ''})")]
+                   f"{', with local changes' if code.get('git_dirty') else ''})"
+                   + (f"; raw-store batch {versions['raw_batch']}" if versions.get("raw_batch") is not None else ""))]
     return "\n".join(lines)
 
 

@@ -1,0 +1,69 @@
+-- The append-only raw store (spendsense.ingest.rawstore): each batch is a folder of Parquet files holding, per raw
+-- table, the versions that batch added (`_batch_id`) and its tombstones (`_deleted`). {files} slots are lists of
+-- batch files (string literals built by rawstore.py from the store's own folder names); {keys} / {columns} are
+-- contract identifiers (spendsense.ingest.templates).
+
+-- name: as_of_first
+-- A table's state after its first batch: every row of that batch that is not a tombstone.
+select {columns}
+from read_parquet({files})
+where not _deleted
+
+-- name: as_of
+-- A table's state after batch N: each key's latest version among batches 1..N, unless that version is a tombstone.
+-- `later` reads only batches 2..N (the deltas), so the join's build side stays small.
+with versions as (
+    select * from read_parquet({files})
+),
+
+later as (
+    select {keys}, max(_batch_id) as _last_batch
+    from read_parquet({later_files})
+    group by all
+),
+
+final as (
+    select versions.*
+    from versions
+    left join later using ({keys})
+    where (later._last_batch is null or versions._batch_id = later._last_batch)
+        and not versions._deleted
+)
+
+select {columns} from final
+
+-- name: changed_rows
+-- New or changed rows of one table: the batch's rows minus identical current rows of the same keys (EXCEPT
+-- compares every column, NULLs equal), flagged `_modified` when the key already had a version.
+-- Current rows are cut to the batch's keys first (a semi join probing the store with the batch's small key set).
+with current_rows as (
+    select cur.*
+    from ({current}) as cur
+    semi join {new} as n using ({keys})
+),
+
+changed as (
+    select * from {new}
+    except
+    select * from current_rows
+),
+
+known as (
+    select distinct {keys}, true as _modified from current_rows
+)
+
+select changed.*, coalesce(known._modified, false) as _modified
+from changed
+left join known using ({keys})
+
+-- name: removed_by_sync
+-- Current transactions that a /transactions/sync response lists as `removed` (staged as json_removed).
+select cur.*
+from ({current}) as cur
+where cur.transaction_id in (select transaction_id from json_removed where transaction_id is not null)
+
+-- name: absent_from_snapshot
+-- Replace mode: every current row of a table whose key the batch does not hold.
+select cur.*
+from ({current}) as cur
+anti join {new} as n using ({keys})
