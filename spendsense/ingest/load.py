@@ -62,8 +62,11 @@ def write_raw_store(con: duckdb.DuckDBPyConnection, store: Path, given: set[str]
         tick(1)
     cursors = dict(con.execute("select user_id, next_cursor from json_sync_cursors").fetchall()) \
         if _has_table(con, "json_sync_cursors") else {}
+    # users derived from accounts (no users row given) stand in only for users the store does not hold yet
+    con.execute(f"create or replace temp view derived_user_ids as select user_id__v as user_id"
+                f" from {templates.view('users')} where _src is null")
     batch = rawstore.write_batch(con, store, new, rows, given, mode, files, cursors,
-                                 _has_table(con, "json_removed"))
+                                 _has_table(con, "json_removed"), stand_ins="derived_user_ids")
     return rows, batch
 
 

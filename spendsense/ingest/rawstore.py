@@ -193,9 +193,10 @@ def _locked(store: Path) -> Iterator[None]:
 
 
 def _stage_changes(con: duckdb.DuckDBPyConnection, table: str, new: str, current: str | None,
-                   sync_removed: bool, replace: bool, rows: int) -> dict[str, int]:
+                   sync_removed: bool, replace: bool, rows: int, stand_ins: str | None = None) -> dict[str, int]:
     """chg_<table> (new versions, with _modified) and gone_<table> (rows to tombstone), and their counts: temp
-    tables holding only the changes, or for a first batch views over the staged rows."""
+    tables holding only the changes, or for a first batch views over the staged rows. `stand_ins` (users only)
+    names the relation of derived user_ids, whose rows never replace a stored user."""
     q = "ingest/rawstore.sql"
     keys = _ident(table, PRIMARY_KEYS[table])
     chg, gone = sql.identifier(f"chg_{table}", {f"chg_{table}"}), sql.identifier(f"gone_{table}", {f"gone_{table}"})
@@ -204,8 +205,12 @@ def _stage_changes(con: duckdb.DuckDBPyConnection, table: str, new: str, current
         con.execute(f"create or replace temp view {gone} as select * from {new} where false")
         return {"added": int(rows), "modified": 0, "removed": 0}
     else:
+        versions = new
+        if stand_ins is not None:
+            versions = "(" + sql.query(q, "stand_ins_dropped").fill(new=new, stand_ins=stand_ins,
+                                                                   current=current).bind()[0] + ")"
         con.execute(f"create or replace temp table {chg} as "
-                    + sql.query(q, "changed_rows").fill(current=current, new=new, keys=keys).bind()[0])
+                    + sql.query(q, "changed_rows").fill(current=current, new=versions, keys=keys).bind()[0])
         parts = []
         if sync_removed and table == "transactions":
             parts.append(sql.query(q, "removed_by_sync").fill(current=current).bind()[0])
@@ -232,11 +237,12 @@ def _copy_batch_table(con: duckdb.DuckDBPyConnection, table: str, batch_id: int,
 
 def write_batch(con: duckdb.DuckDBPyConnection, store: Path | str, new_tables: dict[str, str], rows: dict[str, int],
                 given: set[str], mode: str, files: tuple[str, ...], new_cursors: dict[str, str],
-                sync_removed: bool) -> Batch | None:
+                sync_removed: bool, stand_ins: str | None = None) -> Batch | None:
     """Append one batch: rows that differ from the store's latest state, tombstones, cursors; None if nothing changed.
 
     new_tables maps each raw table to the relation in con holding the batch's typed rows (store_columns order),
-    rows to their row counts.
+    rows to their row counts; stand_ins the relation of user_ids derived from accounts (they add a user the store
+    lacks, never modify one it has).
     The batch folder is complete before it is renamed into batches/, and removed if anything fails before that.
     """
     if mode not in MODES:
@@ -252,7 +258,8 @@ def write_batch(con: duckdb.DuckDBPyConnection, store: Path | str, new_tables: d
             for table in TABLE_ORDER:
                 current = as_of_query(store, table, latest) if latest is not None else None
                 changes[table] = _stage_changes(con, table, new_tables[table], current, sync_removed,
-                                                mode == "replace" and table in given, rows[table])
+                                                mode == "replace" and table in given, rows[table],
+                                                stand_ins if table == "users" else None)
             known = cursors(store)
             moved = {k: v for k, v in sorted(new_cursors.items()) if known.get(k) != v}
             if not moved and not any(sum(c.values()) for c in changes.values()):

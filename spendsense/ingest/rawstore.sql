@@ -56,6 +56,15 @@ select changed.*, coalesce(known._modified, false) as _modified
 from changed
 left join known using ({keys})
 
+-- name: stand_ins_dropped
+-- The batch's users without the stand-ins for users the store already holds: a user derived from accounts
+-- (demographics 'unknown', ingest/derived_users.sql) never overwrites a stored users row. {stand_ins} holds the
+-- derived user_ids of the batch.
+select n.*
+from {new} as n
+where n.user_id not in (select user_id from {stand_ins})
+    or n.user_id not in (select cur.user_id from ({current}) as cur)
+
 -- name: removed_by_sync
 -- Current transactions that a /transactions/sync response lists as `removed` (staged as json_removed).
 select cur.*
