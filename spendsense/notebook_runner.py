@@ -62,6 +62,8 @@ def notebook_parameters(params: RunParams, run_id: str, run_dir: Path) -> dict:
         "windows": list(params.windows),
         "replay_sample": params.replay_sample,
         "latency_sample": params.latency_sample,
+        "engine": params.engine,
+        "spark_master": params.spark_master,
     }
 
 

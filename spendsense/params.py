@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import Field, field_validator
@@ -25,6 +25,8 @@ class RunParams(StrictModel):
     windows: Annotated[tuple[Annotated[int, Field(ge=1, le=3650)], ...], Field(min_length=1)] = (30, 180)
     replay_sample: Annotated[int, Field(ge=0)] = 50
     latency_sample: Annotated[int, Field(ge=0)] = 20
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark_master: str = ""  # "" = local[*] unless SPARK_CONF_DIR / spark-submit configures a master
 
     @field_validator("windows")
     @classmethod
