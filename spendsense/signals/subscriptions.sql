@@ -96,7 +96,8 @@ stream_stats as (
         -- occurrences are interchangeable: the multiset of gaps does not depend on their order
         list_median(list_transform(range(1, occurrences), lambda i: date_diff('day', dates[i], dates[i + 1])))
             as median_gap_days,
-        cast(list_avg(amounts) as double) as mean_amount,
+        -- list_aggregate(..., 'avg'): list_avg of cents, spelled so the Spark engine keeps it exact (docs/scale-out.md)
+        cast(list_aggregate(amounts, 'avg') as double) as mean_amount,
         list_median(amounts_float) as median_amount,
         list_min(amounts_float) as min_amount,
         list_max(amounts_float) as max_amount,

@@ -12,6 +12,7 @@ difference; what it leaves out or gets wrong is rewritten on the parsed tree, on
   silently read the next element;
 - `hash(x)`: `xxhash64(x)` — DuckDB's hash is 64-bit, Spark's `hash` is 32-bit murmur3 (more collisions);
 - `list_sum`, `list_avg`, `list_median`: `aggregate` / sorted-element forms (Spark has no list aggregates);
+  `list_aggregate(x, 'avg')` (the SQL's spelling of a mean of cents): the exact cents sum over 100 * count;
 - a top-level `order by`: dropped (Spark would sort globally for nothing); the caller orders on read-back.
 """
 
@@ -28,6 +29,10 @@ LIST_SUM = "IF(SIZE(x) = 0, NULL, AGGREGATE(x, CAST(0 AS DECIMAL(38, 2)), (acc, 
 LIST_AVG = "IF(SIZE(x) = 0, NULL, AGGREGATE(x, CAST(0 AS DOUBLE), (acc, v) -> acc + CAST(v AS DOUBLE)) / SIZE(x))"
 LIST_MEDIAN = ("IF(SIZE(x) = 0, NULL, (CAST(ELEMENT_AT(ARRAY_SORT(x), CAST(FLOOR((SIZE(x) + 1) / 2) AS INT)) AS DOUBLE)"
                " + CAST(ELEMENT_AT(ARRAY_SORT(x), CAST(CEIL((SIZE(x) + 1) / 2) AS INT)) AS DOUBLE)) / 2)")
+# the mean of a cents list, as DuckDB computes avg(decimal(18, 2)): the exact sum in cents over 100 * count, one
+# rounding (the SQL spells it list_aggregate(x, 'avg'); list_avg, in double, is for double lists)
+CENTS_AVG = ("IF(SIZE(x) = 0, NULL, CAST(CAST(AGGREGATE(x, CAST(0 AS DECIMAL(38, 2)), (acc, v) -> CAST(acc + v AS "
+             "DECIMAL(38, 2))) * 100 AS BIGINT) AS DOUBLE) / (SIZE(x) * 100))")
 # list_sum is used on cents only (decimal(18, 2) lists); it accumulates in decimal(38, 2), DuckDB's sum type
 LIST_FUNCTIONS = {"list_sum": LIST_SUM, "list_avg": LIST_AVG, "list_median": LIST_MEDIAN}
 
@@ -88,6 +93,11 @@ def _list_function(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Anonymous) and node.name.lower() in LIST_FUNCTIONS:
         (arg,) = node.expressions
         return _from_template(LIST_FUNCTIONS[node.name.lower()], arg)
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "list_aggregate":
+        arg, how = node.expressions
+        if how.is_string and how.this == "avg":
+            return _from_template(CENTS_AVG, arg)
+        raise ValueError(f"no Spark rule for list_aggregate(..., {how.sql()})")
     return node
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 DEFAULT_MASTER = "local[*]"
 # settings the signal SQL depends on (docs/scale-out.md): DuckDB semantics for out-of-range list indexes and
@@ -19,6 +20,8 @@ def spark_session(master: str | None = None, app_name: str = "spendsense", conf:
     spark-defaults.conf (or spark-submit) sets, else local[*]; REQUIRED_CONF always applied."""
     from pyspark.sql import SparkSession
 
+    if (master or DEFAULT_MASTER).startswith("local") and not configured_master():
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local workers: this interpreter's packages
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)

@@ -65,7 +65,7 @@ def materialize(spark, name: str, values: dict[str, object], out_dir: Path) -> t
     if table is None:
         frame.cache().createOrReplaceTempView(view)
         return t.order_by
-    path = str(out_dir / name)
+    path = str(out_dir / table)
     with_bucket(spark, frame).write.mode("overwrite").partitionBy(BUCKET).parquet(path)
     if view:
         spark.read.parquet(path).drop(BUCKET).createOrReplaceTempView(view)
@@ -75,7 +75,7 @@ def materialize(spark, name: str, values: dict[str, object], out_dir: Path) -> t
 def compute_signals_spark(spark, raw_dirs: dict[str, Path], out_dir: str | Path, as_of: date,
                           consent: pd.DataFrame, cfg: SignalConfig, windows: tuple[int, ...]) -> SignalTables:
     """Every signal for every consenting user and window on Spark; the same tables compute_signals returns,
-    read back from the Parquet the step wrote under out_dir/<query>/."""
+    read back from the Parquet the step wrote under out_dir/<warehouse table>/."""
     out_dir = Path(out_dir)
     values = sql_parameters(as_of, cfg, tuple(windows), None)
     register_raw_tables(spark, raw_dirs)
@@ -86,7 +86,7 @@ def compute_signals_spark(spark, raw_dirs: dict[str, Path], out_dir: str | Path,
     spark.catalog.clearCache()  # the staging views and intermediate results: the session may run again
 
     def table(name: str):
-        return read_back(out_dir / name, order[name])
+        return read_back(out_dir / RESULTS[name][0], order[name])
 
     return SignalTables(
         signals=None,

@@ -19,6 +19,9 @@ CASES = {
     "list_avg_sum": (("select list_avg([cast(1.10 as decimal(18, 2)), cast(2.25 as decimal(18, 2))]) as mean, "
                      "cast(list_sum([cast(1.10 as decimal(18, 2)), cast(2.25 as decimal(18, 2))]) as double) as total"),
                      (1.675, 3.35)),
+    # mean of cents as DuckDB's avg(decimal): 1.00, 1.00, 1.01 -> 3.01 / 3 in one rounding
+    "cents_avg": (("select cast(list_aggregate([cast(1.00 as decimal(18, 2)), cast(1.00 as decimal(18, 2)), "
+                  "cast(1.01 as decimal(18, 2))], 'avg') as double) as mean"), (301 / 300,)),
     # x[i] with a computed index: 1-based on both (SQLGlot alone would read x[n] as the element after the last)
     "index": (("with t as (select [10, 20, 30] as x, 3 as n) select x[n] as last, x[1] as first, x[n - 1] as mid "
               "from t"), (30, 10, 20)),
@@ -46,7 +49,7 @@ def _spark_row(spark, text: str, values: dict) -> tuple:
 @pytest.mark.parametrize("case", CASES)
 def test_rule_gives_the_duckdb_values_on_spark(spark, case):
     text, expected = CASES[case]
-    on_duckdb = _plain(duckdb.sql(text).fetchone())
+    on_duckdb = _plain(duckdb.connect().execute(text).fetchone())
     assert _same(on_duckdb, expected), on_duckdb
     on_spark = _spark_row(spark, text, {})
     assert _same(on_spark, expected), on_spark
