@@ -13,7 +13,7 @@ export IPYTHONDIR := $(CURDIR)/.ipython
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install run test test-fast lab dashboard api bench lint clean
+.PHONY: help install run test test-fast test-spark lab dashboard api bench lint clean
 .DEFAULT_GOAL := help
 
 help:  ## show this help
@@ -36,6 +36,9 @@ test: $(STAMP)  ## run the whole test suite (unit, notebooks through papermill, 
 
 test-fast: $(STAMP)  ## tests without notebooks and browser
 	$(BIN)/python -m pytest -m "not slow and not browser" $(ARGS)
+
+test-spark: $(STAMP)  ## the full Spark-vs-DuckDB parity run (25+ min on 2 cores; not part of make test)
+	SPENDSENSE_SPARK_PARITY=1 $(BIN)/python -m pytest tests/spark $(ARGS)
 
 lab: $(STAMP)  ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/

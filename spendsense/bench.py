@@ -80,11 +80,11 @@ def bench_stage(stage: str, ctx: dict) -> dict | None:
     elif stage == "raw_views":
         return {"batch": pipeline.raw_views_step(warehouse, ctx["raw_store"], 1)}
     elif stage == "signals":
-        pipeline.signals_step(warehouse, opstore, as_of)
+        pipeline.signals_step(warehouse, opstore, as_of, engine=ctx.get("engine", "duckdb"))
     elif stage == "personas":
-        pipeline.personas_step(warehouse)
+        pipeline.personas_step(warehouse, engine=ctx.get("engine", "duckdb"))
     elif stage == "recommend":
-        out = pipeline.recommend_step(warehouse, opstore, "bench", as_of)
+        out = pipeline.recommend_step(warehouse, opstore, "bench", as_of, engine=ctx.get("engine", "duckdb"))
         return {"recommendations": int(out.arrow("recommendations").num_rows)}
     elif stage == "evaluate":
         (work / "run").mkdir(exist_ok=True)
@@ -246,10 +246,11 @@ def machine_facts() -> dict:
 
 def run_benchmark(n_users: int, seed: int = 42, as_of: dt.date = dt.date(2026, 10, 31),
                   cache_dir: Path | None = None, out_dir: Path | None = None, single_user_samples: int = 200,
-                  fresh: bool = False, echo=print) -> dict:
+                  fresh: bool = False, echo=print, engine: str = "duckdb") -> dict:
     """Generate (cached) data for n_users, time every stage, the floor scan and the single-user paths.
 
-    fresh: generate the data again even when it is cached, so that generation is timed too."""
+    fresh: generate the data again even when it is cached, so that generation is timed too.
+    engine: the signal, persona and recommend stages on duckdb or spark (local[*]; docs/scale-out.md)."""
     cache_dir = Path(cache_dir or paths.DATA_DIR / "bench")
     out_dir = Path(out_dir or paths.REPORTS_DIR / "bench")
     work = Path(tempfile.mkdtemp(prefix="spendsense-bench-"))
@@ -257,7 +258,8 @@ def run_benchmark(n_users: int, seed: int = 42, as_of: dt.date = dt.date(2026, 1
     ctx = {"n_users": n_users, "seed": seed, "as_of": as_of.isoformat(), "dataset_dir": str(dataset),
            "work_dir": str(work), "warehouse": str(work / "warehouse.duckdb"),
            "opstore": str(work / "opstore.sqlite"), "single_user_samples": single_user_samples,
-           "raw_store": str(work / "raw"), "day_dir": str(work / "day")}
+           "raw_store": str(work / "raw"), "day_dir": str(work / "day"),
+           "engine": engine}
     results = []
     load_at_start = round(os.getloadavg()[0], 2)
     try:
@@ -290,7 +292,7 @@ def run_benchmark(n_users: int, seed: int = 42, as_of: dt.date = dt.date(2026, 1
     report = {
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "load_average": load_at_start,
-        "n_users": n_users, "seed": seed, "machine": machine_facts(), "stages": results,
+        "n_users": n_users, "seed": seed, "engine": engine, "machine": machine_facts(), "stages": results,
         "after_generation_seconds": round(after_generation, 2),
         "nightly_seconds": round(sum(r["seconds"] for r in timed if r["stage"] in NIGHTLY_STAGES), 2),
         "after_generation_cpu_seconds": round(sum(r["cpu_seconds"] for r in timed if r["stage"] != "generate"), 2),
@@ -305,7 +307,7 @@ def run_benchmark(n_users: int, seed: int = 42, as_of: dt.date = dt.date(2026, 1
     }
     report["targets"] = target_checks(report)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}_n{n_users}.json"
+    path = out_dir / f"{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}_n{n_users}{'' if engine == 'duckdb' else '_' + engine}.json"
     path.write_text(json.dumps(report, indent=2, default=str))
     report["path"] = str(path)
     return report

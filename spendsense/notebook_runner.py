@@ -64,6 +64,8 @@ def notebook_parameters(params: RunParams, run_id: str, run_dir: Path) -> dict:
         "latency_sample": params.latency_sample,
         "raw_store": str(params.resolve(params.raw_store)) if params.raw_store else None,
         "batch": params.batch,
+        "engine": params.engine,
+        "spark_master": params.spark_master,
     }
 
 

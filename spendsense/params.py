@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import Field, field_validator
@@ -27,6 +27,8 @@ class RunParams(StrictModel):
     latency_sample: Annotated[int, Field(ge=0)] = 20
     raw_store: str | None = None  # None: a synthetic dataset's own store, else $SPENDSENSE_RAW_STORE or data/raw
     batch: Annotated[int, Field(ge=1)] | None = None  # raw-store batch the run reads; None: the latest
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark_master: str = ""  # "" = local[*] unless SPARK_CONF_DIR / spark-submit configures a master
 
     @field_validator("windows")
     @classmethod

@@ -8,6 +8,7 @@ functions, which load nothing themselves.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -117,13 +118,21 @@ def consent_snapshot(opstore: str | Path):
         con.close()
 
 
-def signals_step(warehouse: str | Path, opstore: str | Path, as_of: str | dt.date, windows=(30, 180)):
-    """Compute every signal family for consenting users and store the signal tables."""
+def signals_step(warehouse: str | Path, opstore: str | Path, as_of: str | dt.date, windows=(30, 180),
+                 engine: str = "duckdb", spark_master: str | None = None):
+    """Compute every signal family for consenting users and store the signal tables (engine: duckdb, or spark
+    from the same SQL: spendsense.spark, docs/scale-out.md)."""
     from spendsense.signals import compute_signals, load_signal_config, write_signal_tables
 
     consent = consent_snapshot(opstore)
     with connect(warehouse) as con:
-        tables = compute_signals(con, as_date(as_of), consent, load_signal_config(), windows=tuple(windows))
+        if engine == "spark":
+            from spendsense.spark import steps as spark_steps
+
+            tables = spark_steps.signals(con, warehouse, as_date(as_of), consent,
+                                         load_signal_config(), tuple(windows), spark_master or None)
+        else:
+            tables = compute_signals(con, as_date(as_of), consent, load_signal_config(), windows=tuple(windows))
         write_signal_tables(con, tables)
     return tables
 
@@ -134,31 +143,42 @@ def persona_assignments(warehouse: str | Path):
         return con.execute("select * from persona_assignments").df()
 
 
-def personas_step(warehouse: str | Path):
+def personas_step(warehouse: str | Path, engine: str = "duckdb", spark_master: str | None = None):
     """Assign one persona per user and window from the stored signals, and store the assignments and, beside
-    them, what would change each one (persona_counterfactuals)."""
+    them, what would change each one (persona_counterfactuals); on Spark per user bucket, same functions."""
     from spendsense.personas import (
         assign_personas,
         load_persona_config,
         load_signal_phrases,
         persona_counterfactuals,
+        read_signals_wide,
         write_persona_assignments,
         write_persona_counterfactuals,
     )
 
     cfg = load_persona_config()
     with connect(warehouse) as con:
-        wide = con.execute("select * from signals_wide").df()
-        assignments = assign_personas(wide, cfg)
+        if engine == "spark":
+            from spendsense.spark import steps as spark_steps
+
+            assignments, counterfactuals = spark_steps.personas(warehouse, cfg, load_signal_phrases(),
+                                                                spark_master or None)
+            assignments = assignments.to_pandas()
+        else:
+            wide = read_signals_wide(con)
+            assignments = assign_personas(wide, cfg)
+            counterfactuals = persona_counterfactuals(wide, cfg, load_signal_phrases())
         write_persona_assignments(con, assignments)
-        write_persona_counterfactuals(con, persona_counterfactuals(wide, cfg, load_signal_phrases()))
+        write_persona_counterfactuals(con, counterfactuals)
     return assignments
 
 
 def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_of: str | dt.date,
-                   created_at: dt.datetime | None = None, config: EngineConfig | None = None):
+                   created_at: dt.datetime | None = None, config: EngineConfig | None = None,
+                   engine: str = "duckdb", spark_master: str | None = None):
     """Recommend for every user whose consent is granted now (read fresh from the opstore), with rationales,
-    guardrail records and decision traces; append the result tables to the warehouse."""
+    guardrail records and decision traces; append the result tables to the warehouse (on Spark: per user
+    bucket, the same recommend())."""
     import pandas as pd
 
     from spendsense import opstore as ops
@@ -175,9 +195,15 @@ def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_o
     finally:
         con.close()
     with connect(warehouse) as wcon:
-        inputs = read_inputs(wcon, consent, history, as_date(as_of))
         versions = {**cfg.versions, "raw_batch": rawstore.run_batch(wcon)}
-        outputs = recommend(inputs, cfg.catalog, cfg.scoring, cfg.guardrails, run_id, created, versions)
+        if engine == "spark":
+            from spendsense.spark import steps as spark_steps
+
+            outputs = spark_steps.recommend(warehouse, consent, history, as_date(as_of), run_id, created,
+                                            dataclasses.replace(cfg, versions=versions), spark_master or None)
+        else:
+            inputs = read_inputs(wcon, consent, history, as_date(as_of))
+            outputs = recommend(inputs, cfg.catalog, cfg.scoring, cfg.guardrails, run_id, created, versions)
         write_outputs(wcon, outputs)
     return outputs
 

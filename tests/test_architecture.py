@@ -19,7 +19,8 @@ from spendsense import paths
 # top to bottom: the table is the rule, docs/architecture.md explains it
 LAYERS: dict[str, list[str]] = {
     "front ends": ["__main__", "cli", "commands", "bench", "api", "dashboard", "viz"],
-    "orchestration": ["pipeline", "notebook_runner", "recompute", "engine_config", "params", "jupyter_env"],
+    "orchestration": ["pipeline", "notebook_runner", "recompute", "engine_config", "params", "jupyter_env",
+                      "spark"],
     "steps": ["generate", "ingest", "signals", "personas", "recommend", "evaluate", "profile"],
     "rules": ["content", "guardrails"],
     "store": ["sql", "opstore", "opstore_api", "consent", "runs", "schema"],
@@ -32,6 +33,7 @@ SAME_LAYER: set[tuple[str, str]] = {
     ("pipeline", "engine_config"), ("pipeline", "params"), ("engine_config", "params"),
     ("notebook_runner", "params"), ("notebook_runner", "jupyter_env"),
     ("pipeline", "recompute"), ("recompute", "engine_config"), ("recompute", "params"),
+    ("pipeline", "spark"),  # the Spark engine's step functions (issue 18)
     ("personas", "signals"), ("recommend", "signals"),  # signal definitions (names, columns), not their code
     ("guardrails", "content"),  # guardrails check catalog entries (content.models)
     ("opstore", "consent"), ("opstore", "sql"), ("consent", "sql"),

@@ -7,10 +7,11 @@ from spendsense.personas.phrases import SignalPhrases, load_signal_phrases
 from spendsense.personas.store import (
     PERSONA_ASSIGNMENT_COLUMNS,
     PERSONA_COUNTERFACTUAL_COLUMNS,
+    read_signals_wide,
     write_persona_assignments,
     write_persona_counterfactuals,
 )
 
 __all__ = ["NONE_PERSONA_ID", "PERSONA_ASSIGNMENT_COLUMNS", "PERSONA_COUNTERFACTUAL_COLUMNS", "PersonaConfig",
            "SignalPhrases", "assign_personas", "load_persona_config", "load_signal_phrases", "persona_counterfactuals",
-           "write_persona_assignments", "write_persona_counterfactuals"]
+           "read_signals_wide", "write_persona_assignments", "write_persona_counterfactuals"]

@@ -26,3 +26,8 @@ def write_persona_assignments(con: duckdb.DuckDBPyConnection, df: pd.DataFrame) 
 def write_persona_counterfactuals(con: duckdb.DuckDBPyConnection, df: pd.DataFrame) -> None:
     """CREATE OR REPLACE TABLE persona_counterfactuals from persona_counterfactuals' frame."""
     write_tables(con, {"persona_counterfactuals": df}, {"persona_counterfactuals": PERSONA_COUNTERFACTUAL_COLUMNS})
+
+
+def read_signals_wide(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The persona step's input: signals_wide as stored (the run warehouse, or one bucket's copy on Spark)."""
+    return con.execute("select * from signals_wide").df()

@@ -70,7 +70,7 @@ occurrence_lists as (
         window_days,
         merchant_key,
         merchant,
-        len(occurrences) as occurrences,
+        array_length(occurrences) as occurrences,
         list_sort(list_transform(occurrences, lambda o: o.date)) as dates,
         list_transform(occurrences, lambda o: cast(o.amount as decimal(18, 2))) as amounts,
         list_transform(occurrences, lambda o: o.amount) as amounts_float,
@@ -80,7 +80,7 @@ occurrence_lists as (
         ) as amounts_in_window,
         list_sort(list_transform(occurrences, lambda o: o.transaction_id)) as transaction_ids
     from stream_windows
-    where len(occurrences) >= $min_occurrences
+    where array_length(occurrences) >= $min_occurrences
 ),
 
 stream_stats as (
@@ -91,12 +91,13 @@ stream_stats as (
         merchant_key,
         merchant,
         occurrences,
-        len(amounts_in_window) as occurrences_in_window,
+        array_length(amounts_in_window) as occurrences_in_window,
         -- the gap of each occurrence to the one before it in L (the first occurrence in L has none); same-day
         -- occurrences are interchangeable: the multiset of gaps does not depend on their order
         list_median(list_transform(range(1, occurrences), lambda i: date_diff('day', dates[i], dates[i + 1])))
             as median_gap_days,
-        cast(list_avg(amounts) as double) as mean_amount,
+        -- list_aggregate(..., 'avg'): list_avg of cents, spelled so the Spark engine keeps it exact (docs/scale-out.md)
+        cast(list_aggregate(amounts, 'avg') as double) as mean_amount,
         list_median(amounts_float) as median_amount,
         list_min(amounts_float) as min_amount,
         list_max(amounts_float) as max_amount,

@@ -1,0 +1,49 @@
+"""The Spark session of a run: `local[*]` unless the user gives a master (or SPARK_CONF_DIR configures one)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+DEFAULT_MASTER = "local[*]"
+# settings the signal SQL depends on (docs/scale-out.md): DuckDB semantics for out-of-range list indexes and
+# arithmetic (Spark 4 turns ANSI mode on by default), session-local dates, Arrow for pandas exchange
+REQUIRED_CONF = {
+    "spark.sql.ansi.enabled": "false",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+
+
+def spark_session(master: str | None = None, app_name: str = "spendsense", conf: dict[str, str] | None = None):
+    """A SparkSession for the Spark engine: the given master, else the one SPARK_CONF_DIR's
+    spark-defaults.conf (or spark-submit) sets, else local[*]; REQUIRED_CONF always applied."""
+    from pyspark.sql import SparkSession
+
+    if (master or DEFAULT_MASTER).startswith("local") and not configured_master():
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local workers: this interpreter's packages
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    elif not configured_master():
+        builder = builder.master(DEFAULT_MASTER)
+    for key, value in {**(conf or {}), **REQUIRED_CONF}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    for key, value in REQUIRED_CONF.items():  # a session that already existed gets them too
+        spark.conf.set(key, value)
+    return spark
+
+
+def configured_master() -> str | None:
+    """The master spark-submit or SPARK_CONF_DIR/spark-defaults.conf sets, if any."""
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):  # launched by spark-submit: its --master is already in effect
+        return "spark-submit"
+    conf_dir = os.environ.get("SPARK_CONF_DIR")
+    if conf_dir and os.path.exists(defaults := os.path.join(conf_dir, "spark-defaults.conf")):
+        with open(defaults, encoding="utf-8") as fh:
+            for line in fh:
+                parts = line.split(None, 1)
+                if len(parts) == 2 and parts[0] == "spark.master":
+                    return parts[1].strip()
+    return None

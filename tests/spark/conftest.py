@@ -1,0 +1,29 @@
+"""One SparkSession for every Spark test (local[2], few shuffle partitions, no UI, bound to 127.0.0.1)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+pyspark = pytest.importorskip("pyspark")
+
+TEST_CONF = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+}
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from spendsense.spark.session import spark_session
+
+    session = spark_session("local[2]", app_name="spendsense-tests", conf=TEST_CONF)
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
