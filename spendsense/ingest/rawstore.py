@@ -164,9 +164,10 @@ def create_run_views(con: duckdb.DuckDBPyConnection, store: Path | str, batch_id
 
 def run_batch(con: duckdb.DuckDBPyConnection) -> int | None:
     """The raw-store batch a run's warehouse reads (None for a warehouse loaded with `ingest --db`)."""
+    # fetchall: a result left unfinished would block the connection's next relation (DuckDB 2)
     has = con.execute("select count(*) from duckdb_views() where schema_name = $s and view_name = 'batch'"
-                      " and database_name = current_database()", {"s": RUN_SCHEMA}).fetchone()[0]
-    return con.execute(f"select batch_id from {RUN_SCHEMA}.batch").fetchone()[0] if has else None
+                      " and database_name = current_database()", {"s": RUN_SCHEMA}).fetchall()[0][0]
+    return con.execute(f"select batch_id from {RUN_SCHEMA}.batch").fetchall()[0][0] if has else None
 
 
 def cursors(store: Path | str, batch_id: int | None = None) -> dict[str, str]:

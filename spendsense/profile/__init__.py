@@ -74,7 +74,8 @@ def source_lines(summary: dict) -> list[str]:
     formats = ", ".join(f"{n} {fmt}" for fmt, n in summary.get("formats", {}).items())
     what = (f"synthetic data, {summary.get('n_users')} users generated with seed {summary.get('seed')}"
             if summary.get("synthetic") else f"{summary['source']}")
-    lines = [f"source: {what} ({summary.get('files', 0)} files: {formats or 'none'})"]
+    files = summary.get("files", 0)
+    lines = [f"source: {what} ({files} file{'' if files == 1 else 's'} read: {formats or 'none'})"]
     users = summary.get("users") or 0
     unknown = summary.get("users_without_demographics") or 0
     lines.append(f"users: {users:,}" + (f" ({unknown:,} without a users row: demographics unknown)" if unknown

@@ -107,6 +107,6 @@ def test_the_source_summary_states_what_the_windows_see_and_what_falls_after_as_
     assert (summary["transactions_in_shortest_window"], summary["transactions_after_as_of"]) == (3, 1)
     assert "seed" not in summary and summary["synthetic"] is False
     lines = source_lines(summary)
-    assert lines[0] == f"source: {FOLDER} (8 files: 1 csv, 7 json)"
+    assert lines[0] == f"source: {FOLDER} (8 files read: 1 csv, 7 json)"
     assert lines[-1] == ("note: 1 transactions are dated after as_of and are in no window "
                          "(set -p as_of 2026-08-20 to include them)")
