@@ -45,10 +45,8 @@ async def queue(request: Request, who: Caller, v: Store,
     `next_cursor` (a position in the queue) as `cursor` for the next page."""
     who.require(*STAFF, what="see the review queue")
     data = v.data(who)
-    if cursor % limit:
-        raise ValidationFailed("cursor must be a next_cursor returned with the same limit")
-    page = data.review_queue(QueueFilter(page=cursor // limit, page_size=limit))
-    rows = page.rows if cursor < page.total else page.rows.iloc[0:0]  # past the end: nothing, not the last page
+    page = data.review_queue(QueueFilter(offset=cursor, page_size=limit))
+    rows = page.rows
     more = cursor + limit < page.total
     return envelope(request, {"items": records(rows), "total": page.total,
                               "next_cursor": cursor + limit if more else None})

@@ -61,6 +61,7 @@ class QueueFilter(BaseModel):
     descending: bool = False
     page: int = Field(0, ge=0)
     page_size: int = Field(50, ge=1, le=500)
+    offset: int | None = Field(None, ge=0)  # rows to skip instead of whole pages (the API's cursor); not clamped
 
     def params(self) -> dict:
         """The filter's bound parameters of queue.sql's `filter` query."""
@@ -132,16 +133,16 @@ class QueueSource:
         self._materialize(flt)
         total, users_total = self.run.execute(SQL, "total").fetchone()
         pages = max(1, -(-int(total) // flt.page_size))
-        page_no = min(flt.page, pages - 1)
+        skip = flt.offset if flt.offset is not None else min(flt.page, pages - 1) * flt.page_size
         q = sql.query(SQL, "page").fill(order=order_clause(flt.sort, flt.descending))
-        rows = self.run.con.execute(*q.bind(limit=flt.page_size, offset=page_no * flt.page_size)).df()
+        rows = self.run.con.execute(*q.bind(limit=flt.page_size, offset=skip)).df()
         if redact is not None and len(rows):
             for col in ("rationale", "title"):
                 rows[col] = [redact(u)(v) for u, v in zip(rows["user_id"], rows[col])]
         counts = dict(self.run.execute(SQL, "status_counts").fetchall())
         users = self.run.execute(SQL, "users", limit=USERS_LISTED).df()
-        first = page_no * flt.page_size + 1 if total else 0
-        return QueuePage(rows, int(total), int(users_total), first, first + len(rows) - 1 if total else 0,
+        first = skip + 1 if len(rows) else 0
+        return QueuePage(rows, int(total), int(users_total), first, first + len(rows) - 1 if len(rows) else 0,
                          {s: int(counts.get(s, 0)) for s in STATUSES}, users)
 
     def status_counts(self) -> dict[str, int]:
