@@ -28,6 +28,7 @@ from spendsense.dashboard.data import preview as customer_view
 from spendsense.dashboard.data.catalog import load_entries
 from spendsense.dashboard.data.evidence import Evidence
 from spendsense.dashboard.data.preview import DISCLOSURE, CustomerPreview
+from spendsense.dashboard.data.queue import QueueFilter, QueuePage, QueueSource
 from spendsense.dashboard.data.redaction import Redactors, display_name, mask_account, mask_name
 from spendsense.dashboard.data.reviews import QUEUE_STATUSES, REVIEW_ACTIONS, STATUS_OF_ACTION
 from spendsense.dashboard.data.roles import (
@@ -47,7 +48,7 @@ from spendsense.recommend.trace_contract import DecisionTrace
 
 __all__ = ["DISCLOSURE", "FLAG_OPTIONS", "METRICS_FILE", "PER_USER_ROLES", "QUEUE_STATUSES", "REVIEW_ACTIONS",
            "ROLES", "SEARCH_BY", "STATUS_OF_ACTION", "AccessDenied", "CustomerPreview", "DashboardData",
-           "NoPublishedRun", "mask_account", "mask_name", "query_param", "requires", "resolve_operator",
+           "NoPublishedRun", "QueueFilter", "QueuePage", "mask_account", "mask_name", "query_param", "requires", "resolve_operator",
            "resolve_role"]
 
 
@@ -74,6 +75,7 @@ class DashboardData:
         self._run = run
         self._redactor = Redactors(run, self.role)
         self._evidence = Evidence(run, self._store, self.role, self._redactor)
+        self._queue = QueueSource(run, self._store)
 
     con: duckdb.DuckDBPyConnection | None = property(lambda self: self._run.con if self._run else None)
     run_dir: Path = property(lambda self: self._run.run_dir)
@@ -129,11 +131,12 @@ class DashboardData:
 
     def review_counts(self) -> dict[str, int]:
         """Recommendations of this run by review status (pending, approved, overridden, suppressed, flagged)."""
-        return reviews.counts(self._run, self._store)
+        return self._queue.status_counts()
 
     def review_queue_size(self) -> int:
         """Recommendations waiting for a decision (pending or flagged) among consenting users."""
-        return reviews.queue_size(self._run, self._store)
+        counts = self._queue.status_counts()
+        return counts["pending"] + counts["flagged"]
 
     def counts(self) -> dict[str, int]:
         """Headline counts of the run: users, users with recommendations, recommendations."""
@@ -295,8 +298,12 @@ class DashboardData:
 
     @requires(*PER_USER_ROLES)
     def record_review(self, recommendation_id: str, action: str, reason: str = "",
-                      replacement_item_id: str | None = None) -> str:
-        """Record an operator decision on a recommendation (append-only) and audit it; returns the review id."""
+                      replacement_item_id: str | None = None, expected_latest: str | None = None) -> str:
+        """Record an operator decision on a recommendation (append-only) and audit it; returns the review id.
+
+        `expected_latest` is the review id the operator saw as the latest ("" for none): a decision made on a
+        state that is no longer the latest raises opstore.StaleDecision (checked inside the write transaction).
+        """
         reviews.check_action(action)
         reason = (reason or "").strip()
         user_id = str(reviews.recommendation(self._run, recommendation_id)["user_id"])
@@ -305,7 +312,27 @@ class DashboardData:
         status = self._consent_status(user_id)[0] if action in reviews.NEEDS_CONSENT else None
         reviews.check_review(action, reason, replacement_item_id, eligible, status, recommendation_id, user_id)
         # opstore.record_review writes the review and its audit row in one transaction
-        return self._store.record_review(recommendation_id, user_id, action, reason or None, replacement_item_id)
+        return self._store.record_review(recommendation_id, user_id, action, reason or None, replacement_item_id,
+                                         expected_latest)
+
+    @requires(*PER_USER_ROLES)
+    def record_reviews(self, decisions: list[tuple[str, str | None]], action: str, reason: str = "") -> list[dict]:
+        """One decision (approve or flag, one reason) on many (recommendation_id, expected_latest) pairs, each
+        checked and written on its own: [{recommendation_id, review_id | None, error | None, stale}] in order."""
+        reason = (reason or "").strip()
+        users = reviews.recommendation_users(self._run, [rid for rid, _ in decisions])
+        now = self._consent_all()  # once for the batch: per-user look-ups cost a query each
+        consent_of = dict(zip(now["user_id"], now["status"]))
+
+        def record(recommendation_id: str, expected: str | None) -> str:
+            if recommendation_id not in users:
+                raise KeyError(f"recommendation {recommendation_id!r} is not in run {self.run_id}")
+            user_id = users[recommendation_id]
+            reviews.check_review(action, reason, None, None, consent_of.get(user_id, "none"), recommendation_id,
+                                 user_id)
+            return self._store.record_review(recommendation_id, user_id, action, reason or None, None, expected)
+
+        return reviews.record_each(record, decisions, action)
 
     @requires(*PER_USER_ROLES)
     def review_history(self, user_id: str | None = None, limit: int = 200) -> pd.DataFrame:
@@ -313,9 +340,18 @@ class DashboardData:
         return reviews.history(self._store, user_id, limit)
 
     @requires(*PER_USER_ROLES)
-    def review_queue(self, statuses: tuple[str, ...] = QUEUE_STATUSES, limit: int = 200) -> pd.DataFrame:
-        """Recommendations waiting for a decision, flagged first, with title, user and latest note."""
-        return reviews.queue(self._run, self._store, statuses, limit)
+    def review_queue(self, flt: QueueFilter | None = None) -> QueuePage:
+        """One page of the review queue under a filter (default: flagged then pending), counts exact, masked."""
+        return self._queue.page(flt or QueueFilter(), self._redactor)
+
+    @requires(*PER_USER_ROLES)
+    def queue_options(self) -> dict[str, list[str]]:
+        """The values the queue's filter lists offer: persona_id, kind, item_id, window_days."""
+        return self._queue.options()
+
+    def review_mark(self) -> tuple[int, int]:
+        """The opstore's (newest review, newest consent event) positions: polled to learn of others' decisions."""
+        return self._store.review_mark()
 
     # ---------------------------------------------------------------- consent
 

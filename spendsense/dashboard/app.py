@@ -24,6 +24,7 @@ from spendsense.dashboard.recommendations import RecommendationsView
 from spendsense.dashboard.render import STYLE, badge, banner, esc
 from spendsense.dashboard.review import ReviewQueueView
 from spendsense.dashboard.user import UserSearch, UserView
+from spendsense.dashboard.watch import ReviewWatch
 
 log = logging.getLogger("spendsense.dashboard")
 
@@ -80,6 +81,9 @@ class DashboardApp(widgets.VBox):
             self.user_tabs.observe(lambda _: self._activate(), names="selected_index")
         for view in self.views:
             traitlets.link((self, "revision"), (view, "revision"))
+        self.watch = ReviewWatch(data)  # others' decisions reach this page within a few seconds
+        traitlets.link((self, "revision"), (self.watch, "revision"))
+        self.watch.start()
         self.tabs = widgets.Tab(children=children)
         self.tabs.titles = titles
         self.tabs.add_class("ss-main-tabs")

@@ -260,7 +260,7 @@ class RecommendationsView(View):
 
     def _changed(self, text: str, kind: str) -> None:
         self.say(text, kind)
-        if kind == "pass":
+        if kind in ("pass", "stale"):  # stale: refused, another decision came first; redraw the fresh state
             self.bump()
 
     def render(self) -> None:

@@ -55,17 +55,19 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def serve(base: Path, token: str, *args: str) -> Iterator[dict]:
-    """Run `spendsense dashboard --port P *args` with `token`; yield url, port, opstore, previews and log path."""
+def serve(base: Path, token: str, *args: str, build_run=fixture_run.build_run,
+          env_extra: dict[str, str] | None = None) -> Iterator[dict]:
+    """Run `spendsense dashboard --port P *args` with `token` over the run `build_run(runs_root)` publishes (the
+    fixture run by default); yield url, port, opstore, previews and log path."""
     runs_root = base / "runs"
-    fixture_run.build_run(runs_root)
+    build_run(runs_root)
     ops = base / "opstore.sqlite"
     fixture_run.seed_opstore(ops)
     port = free_port()
     env = {**os.environ, **project_jupyter_env(),
            "SPENDSENSE_RUNS_DIR": str(runs_root), "SPENDSENSE_OPSTORE": str(ops),
            "SPENDSENSE_PREVIEWS_DIR": str(base / "previews"), "SPENDSENSE_DASHBOARD_TOKEN": token,
-           "PYTHONUNBUFFERED": "1"}
+           "PYTHONUNBUFFERED": "1", **(env_extra or {})}
     env.pop("SPENDSENSE_RUN_DIR", None)
     log = base / "voila.log"
     with log.open("w") as fh:

@@ -4,9 +4,11 @@ new review (reasons, eligible replacements, consent) before the opstore records 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pandas as pd
 
+from spendsense import opstore
 from spendsense.dashboard.data import consent
 from spendsense.dashboard.data.run import PublishedRun
 from spendsense.dashboard.data.store import OpStore
@@ -18,8 +20,9 @@ NEEDS_CONSENT = ("approve", "override")
 STATUS_OF_ACTION = {"approve": "approved", "override": "overridden", "suppress": "suppressed", "flag": "flagged"}
 STATUSES = ("pending", "flagged", "approved", "overridden", "suppressed")
 QUEUE_STATUSES = ("flagged", "pending")
-QUEUE_COLUMNS = ["status", "user_id", "window_days", "kind", "rank", "title", "item_id", "recommendation_id", "note"]
-REVIEW_COLUMNS = (("review_action", "action"), ("replacement_item_id", "replacement_item_id"),
+BULK_ACTIONS = ("approve", "flag")
+ACTION_PAST = {"approve": "approved", "override": "overrode", "suppress": "suppressed", "flag": "flagged"}
+REVIEW_COLUMNS = (("latest_review_id", "review_id"), ("review_action", "action"), ("replacement_item_id", "replacement_item_id"),
                   ("review_reason", "reason"), ("reviewed_by", "operator"), ("reviewed_at", "recorded_at"))
 
 
@@ -48,6 +51,7 @@ def with_reviews(recs: pd.DataFrame, ops: OpStore) -> pd.DataFrame:
     latest = latest_reviews_of(ops, recs["recommendation_id"].tolist())
     for col, key in REVIEW_COLUMNS:
         recs[col] = [latest.get(r, {}).get(key) for r in recs["recommendation_id"]]
+    recs["latest_review_id"] = recs["latest_review_id"].fillna("")  # "" = no review yet (opstore.NO_REVIEW)
     recs["status"] = [STATUS_OF_ACTION.get(a, "pending") for a in recs["review_action"]]
     return recs
 
@@ -66,36 +70,6 @@ def status_all(run: PublishedRun, ops: OpStore) -> pd.DataFrame:
     return out[out["user_id"].isin(granted)].drop(columns="action")
 
 
-def counts(run: PublishedRun, ops: OpStore) -> dict[str, int]:
-    """Recommendations of this run by review status."""
-    status = status_all(run, ops)
-    found = status["status"].value_counts().to_dict() if len(status) else {}
-    return {s: int(found.get(s, 0)) for s in STATUSES}
-
-
-def queue_size(run: PublishedRun, ops: OpStore) -> int:
-    """Recommendations waiting for a decision (pending or flagged) among consenting users."""
-    status = status_all(run, ops)
-    return int(status["status"].isin(QUEUE_STATUSES).sum()) if len(status) else 0
-
-
-def queue(run: PublishedRun, ops: OpStore, statuses: tuple[str, ...], limit: int) -> pd.DataFrame:
-    """Recommendations waiting for a decision, in the order of `statuses`, with title, user and latest note."""
-    status = status_all(run, ops)
-    status = status[status["status"].isin(statuses)]
-    if not len(status):
-        return pd.DataFrame(columns=[c for c in QUEUE_COLUMNS if c != "item_id"])
-    order = {s: i for i, s in enumerate(statuses)}
-    status = status.assign(_o=status["status"].map(order)).sort_values(
-        ["_o", "user_id", "recommendation_id"], kind="stable").head(limit)
-    recs = run.execute(SQL, "queue_rows", recommendation_ids=list(status["recommendation_id"])).df()
-    latest = latest_reviews(ops)
-    notes = (latest.set_index("recommendation_id")["reason"] if len(latest) else pd.Series(dtype=object))
-    out = status.drop(columns="_o").merge(recs, on="recommendation_id", how="left")
-    out["note"] = out["recommendation_id"].map(notes)
-    return out[QUEUE_COLUMNS]
-
-
 def history(ops: OpStore, user_id: str | None, limit: int) -> pd.DataFrame:
     """Reviews, newest first (of one user, or of everyone)."""
     if user_id:
@@ -111,6 +85,40 @@ def recommendation(run: PublishedRun, recommendation_id: str) -> dict:
     if not len(df):
         raise KeyError(f"recommendation {recommendation_id!r} is not in run {run.run_id}")
     return df.iloc[0].to_dict()
+
+
+def stale_message(latest: dict | None, when: Callable[[object], str]) -> str:
+    """Why a decision on a stale state was refused, e.g. 'alice approved this at 14:02 UTC; the queue now shows it'."""
+    if not latest:
+        return "This recommendation's review state changed; the queue now shows it."
+    return (f"{latest['operator']} {ACTION_PAST.get(latest['action'], latest['action'])} this at "
+            f"{when(latest['recorded_at'])}; the queue now shows it.")
+
+
+def recommendation_users(run: PublishedRun, recommendation_ids: list[str]) -> dict[str, str]:
+    """recommendation_id -> user_id of those of these recommendations that are in the run."""
+    if not recommendation_ids or not run.has("recommendations"):
+        return {}
+    return dict(run.rows(SQL, "recommendation_users", recommendation_ids=[str(r) for r in recommendation_ids]))
+
+
+def record_each(record: Callable[[str, str | None], str], decisions: list[tuple[str, str | None]],
+                action: str) -> list[dict]:
+    """Call `record(recommendation_id, expected_latest)` for each decision (each its own write); every refusal
+    (stale state, no consent, ...) is reported for its item and the others still go ahead."""
+    if action not in BULK_ACTIONS:
+        raise ValueError(f"bulk decisions are {' or '.join(BULK_ACTIONS)}, not {action!r}")
+    out = []
+    for recommendation_id, expected in decisions:
+        result = {"recommendation_id": recommendation_id, "review_id": None, "error": None, "stale": None}
+        try:
+            result["review_id"] = record(recommendation_id, expected)
+        except opstore.StaleDecision as exc:
+            result["error"], result["stale"] = str(exc), exc.latest or {}
+        except (ValueError, KeyError, PermissionError) as exc:
+            result["error"] = str(exc).strip("'\"")
+        out.append(result)
+    return out
 
 
 def check_action(action: str) -> None:

@@ -7,7 +7,7 @@ from reviews order by recorded_at, rowid
 
 -- name: reviews_of
 -- $recommendation_ids: a JSON array of ids (one bound parameter, any length)
-select recommendation_id, action, replacement_item_id, reason, operator, recorded_at
+select recommendation_id, review_id, action, replacement_item_id, reason, operator, recorded_at
 from reviews where recommendation_id in (select value from json_each($recommendation_ids))
 order by recorded_at, rowid
 
@@ -29,6 +29,5 @@ select recommendation_id, user_id from recommendations
 -- name: recommendation
 select * from recommendations where recommendation_id = $recommendation_id
 
--- name: queue_rows
-select recommendation_id, window_days, kind, rank, title, item_id from recommendations
-where recommendation_id in (select unnest($recommendation_ids))
+-- name: recommendation_users
+select recommendation_id, user_id from recommendations where recommendation_id in (select unnest($recommendation_ids))

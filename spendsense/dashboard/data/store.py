@@ -42,10 +42,14 @@ class OpStore:
     # ------------------------------------------------------------------------ writes (audited by opstore)
 
     def record_review(self, recommendation_id: str, user_id: str, action: str, reason: str | None,
-                      replacement_item_id: str | None) -> str:
+                      replacement_item_id: str | None, expected_latest: str | None = None) -> str:
         return opstore.retry_locked(lambda: opstore.record_review(
             self.con, recommendation_id, user_id, action, self.actor, self.role, reason,
-            replacement_item_id=replacement_item_id))
+            replacement_item_id=replacement_item_id, expected_latest=expected_latest))
+
+    def review_mark(self) -> tuple[int, int]:
+        """(newest review rowid, newest consent event rowid): changes whenever anyone records either."""
+        return tuple(int(v) for v in self.execute("dashboard/data/queue.sql", "marks").fetchone())
 
     def record_consent(self, user_id: str, event: str, source: str) -> str:
         return opstore.retry_locked(lambda: opstore.record_consent(
