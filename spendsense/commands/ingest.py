@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from spendsense import paths
+
 EXIT_BAD_INPUT = 65  # EX_DATAERR: the input failed validation; nothing was written
 
 HELP = "validate CSV / Parquet / Plaid JSON and load it into a DuckDB warehouse"
@@ -41,7 +43,7 @@ def register(subparsers) -> None:
     p.add_argument("--db", required=True, type=Path, metavar="FILE",
                    help="DuckDB warehouse to load (created if missing; its raw tables are replaced)")
     store = p.add_mutually_exclusive_group()
-    store.add_argument("--opstore", type=Path, metavar="FILE",
+    store.add_argument("--opstore", type=paths.opstore_location, metavar="FILE|URL",
                        help="operational store (SQLite) receiving consent events "
                             "(default: $SPENDSENSE_OPSTORE or data/opstore.sqlite)")
     store.add_argument("--no-opstore", action="store_true", help="do not write consent events to the opstore")

@@ -32,8 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import psycopg
 from tqdm.auto import tqdm
 
+from spendsense import paths as paths_
 from spendsense.ingest import load, plaid_json, readers, validate
 from spendsense.ingest.problems import KEEP_CAP, REPORT_CAP, IngestError, Problem
 from spendsense.schema import TABLE_ORDER
@@ -150,8 +152,8 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str, opstore_path: Path 
         added = 0
         if opstore_path is not None:
             try:
-                added = load.write_opstore(Path(opstore_path), consent)
-            except (sqlite3.Error, ValueError, OSError) as exc:
+                added = load.write_opstore(paths_.opstore_location(opstore_path), consent)
+            except (sqlite3.Error, psycopg.Error, ValueError, OSError) as exc:
                 raise OpstoreWriteError(
                     f"the warehouse {db_path} was loaded, but consent events could not be written to the "
                     f"operational store {opstore_path}: {exc}. Re-run ingest: the consent import skips events "
