@@ -20,6 +20,7 @@ import datetime as dt
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Self
 
 import psycopg
 
@@ -93,7 +94,7 @@ class PgConnection:
     def close(self) -> None:
         self._con.close()
 
-    def __enter__(self) -> PgConnection:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -12,7 +12,6 @@ import pytest
 
 from spendsense import opstore
 
-
 STORE_ERRORS = (sqlite3.DatabaseError, psycopg.Error)  # what either backend raises when it refuses a statement
 
 

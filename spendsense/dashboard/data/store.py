@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from spendsense import opstore, sql
+from spendsense import opstore
 
 
 class OpStore:
