@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from spendsense import paths
 from spendsense.engine_config import EngineConfig, cached_config
 
 STAGE_TIMINGS = "stage_timings.jsonl"
@@ -80,14 +81,14 @@ def ingest_dataset(dataset_dir: str | Path, warehouse: str | Path, opstore: str 
     """Validate and load the raw tables into the warehouse, and consent events into the opstore."""
     from spendsense.ingest import ingest
 
-    return ingest([Path(dataset_dir)], Path(warehouse), Path(opstore), progress=progress)
+    return ingest([Path(dataset_dir)], Path(warehouse), paths.opstore_location(opstore), progress=progress)
 
 
 def consent_snapshot(opstore: str | Path):
     """Each user's current consent status, read once from the operational store."""
     from spendsense import opstore as ops
 
-    con = ops.connect(Path(opstore))
+    con = ops.connect(paths.opstore_location(opstore))
     try:
         return ops.consent_status(con)
     finally:
@@ -144,7 +145,7 @@ def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_o
     cfg = config if config is not None else cached_config()
     created = created_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     since = pd.Timestamp(created) - pd.Timedelta(days=cfg.scoring.freshness.full_after_days)
-    con = ops.connect(Path(opstore))
+    con = ops.connect(paths.opstore_location(opstore))
     try:
         consent = ops.consent_status(con)
         history = ops.deliveries(con, since=since)

@@ -60,10 +60,9 @@ def _opstore_reads(opstore_path: Path, user_id: str, since: pd.Timestamp) -> tup
     try:
         consent = opstore.consent_status(con, user_id=user_id)
         text, params = sql.query(OPSTORE_SQL, "deliveries").bind(user_id=user_id, since=opstore.utc_text(since))
-        history = pd.read_sql_query(text, con, params=params)
+        history = opstore.frame(con, text, params, times=("delivered_at",))
     finally:
         con.close()
-    history["delivered_at"] = pd.to_datetime(history["delivered_at"], utc=True, format="ISO8601").dt.tz_localize(None)
     return consent, history
 
 
