@@ -6,7 +6,6 @@ from __future__ import annotations
 import multiprocessing as mp
 
 import pandas as pd
-import pytest
 
 from spendsense import opstore
 
