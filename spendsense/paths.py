@@ -34,3 +34,16 @@ def opstore_location(value: Path | str | None = None) -> Path | str:
     if str(value).startswith(OPSTORE_URL_PREFIXES):
         return str(value)
     return Path(value)
+
+
+def opstore_shown(location: Path | str | None) -> str | None:
+    """An opstore location as reports and errors show it: a URL's password replaced by ***."""
+    if location is None:
+        return None
+    text = str(location)
+    if text.startswith(OPSTORE_URL_PREFIXES):
+        scheme, rest = text.split("://", 1)
+        credentials, at, host = rest.rpartition("@")
+        if at and ":" in credentials:
+            text = f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+    return text

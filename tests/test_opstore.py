@@ -272,3 +272,14 @@ def test_concurrent_writers_lose_nothing(opstore_location: str):
             assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
     finally:
         con.close()
+
+
+def test_a_url_location_stays_text_and_reports_hide_its_password(tmp_path: Path, monkeypatch):
+    from spendsense import paths
+    url = "postgresql://ops:s3cret@db.example:5432/spendsense"
+    assert paths.opstore_location(url) == url  # Path() would fold the "//"
+    assert paths.opstore_location(tmp_path / "x.sqlite") == tmp_path / "x.sqlite"
+    monkeypatch.setenv("SPENDSENSE_OPSTORE", url)
+    assert paths.opstore_path() == url
+    assert paths.opstore_shown(url) == "postgresql://ops:***@db.example:5432/spendsense"
+    assert paths.opstore_shown("postgresql://ops@db/x") == "postgresql://ops@db/x"

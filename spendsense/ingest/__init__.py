@@ -156,8 +156,8 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str, opstore_path: Path 
             except (sqlite3.Error, psycopg.Error, ValueError, OSError) as exc:
                 raise OpstoreWriteError(
                     f"the warehouse {db_path} was loaded, but consent events could not be written to the "
-                    f"operational store {opstore_path}: {exc}. Re-run ingest: the consent import skips events "
-                    "the store already has.") from exc
+                    f"operational store {paths_.opstore_shown(opstore_path)}: {exc}. Re-run ingest: the consent "
+                    "import skips events the store already has.") from exc
     finally:
         bar.close()
     return IngestReport(
@@ -167,7 +167,7 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str, opstore_path: Path 
         files=tuple(s.name for s in sources),
         duration_s=time.perf_counter() - started,
         db_path=str(db_path),
-        opstore_path=str(opstore_path) if opstore_path is not None else None,
+        opstore_path=paths_.opstore_shown(opstore_path),
         consent_events_added=added,
         notes=tuple(staging.notes),
     )
