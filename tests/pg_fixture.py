@@ -74,7 +74,8 @@ def pg_server():
     if not PG_BINARIES:
         pytest.skip(SKIP_REASON)
     bindir = Path(PG_BINARIES[0]).parent
-    root = Path(tempfile.mkdtemp(prefix="spendsense-pg-"))
+    # as root, under /tmp: the postgres user must reach the folder (TMPDIR may be root's own, mode 0700)
+    root = Path(tempfile.mkdtemp(prefix="spendsense-pg-", dir="/tmp" if os.geteuid() == 0 else None))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     os.chmod(root, 0o755)
