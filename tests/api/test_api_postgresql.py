@@ -3,8 +3,7 @@ feedback, reviews, registration, audit, readiness), run again with `opstore_path
 
 from __future__ import annotations
 
-import fixture_run
-import pytest
+import published_fixtures
 from test_api_inprocess import (  # noqa: F401 - collected here again, with this module's opstore_path
     test_consent_revoked_between_two_calls_hides_the_recommendations_at_once,
     test_consent_writes_follow_the_dashboard_rule,
@@ -17,13 +16,7 @@ from test_api_inprocess import (  # noqa: F401 - collected here again, with this
 
 from spendsense import opstore
 
-
-@pytest.fixture
-def opstore_path(pg_url, monkeypatch) -> str:
-    """The fixture's seeded operational store, in a fresh PostgreSQL database (SPENDSENSE_OPSTORE)."""
-    monkeypatch.setenv("SPENDSENSE_OPSTORE", pg_url)
-    fixture_run.seed_opstore(pg_url)
-    return pg_url
+opstore_path = published_fixtures.opstore_path_postgresql  # the store of these tests: PostgreSQL
 
 
 def test_the_store_behind_the_api_is_postgresql_and_ready(client, token, opstore_path):

@@ -4,8 +4,7 @@
 
 from __future__ import annotations
 
-import fixture_run
-import pytest
+import published_fixtures
 from test_dashboard_access import (  # noqa: F401 - collected here again, with this module's opstore_path
     test_consent_revoke_hides_the_preview_and_is_audited,
     test_only_admin_may_grant_consent,
@@ -14,10 +13,4 @@ from test_dashboard_access import (  # noqa: F401 - collected here again, with t
     test_review_recording_is_append_only_and_latest_wins,
 )
 
-
-@pytest.fixture
-def opstore_path(pg_url, monkeypatch) -> str:
-    """The fixture's seeded operational store, in a fresh PostgreSQL database (SPENDSENSE_OPSTORE)."""
-    monkeypatch.setenv("SPENDSENSE_OPSTORE", pg_url)
-    fixture_run.seed_opstore(pg_url)
-    return pg_url
+opstore_path = published_fixtures.opstore_path_postgresql  # the store of these tests: PostgreSQL

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import published_fixtures
 import pytest
 
 from spendsense import opstore
@@ -24,16 +25,7 @@ BY_SCORE = ["r_u001_30_edu_util", "r_u002_30_edu_subs", "r_u001_180_edu_util", "
 ANY_STATUS = ("pending", "flagged", "approved", "overridden", "suppressed")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def opstore_path(request, tmp_path, monkeypatch):
-    """The seeded operational store of these tests, once on SQLite and once on PostgreSQL (the queue's opstore
-    reads and the conflict check run on both)."""
-    import fixture_run
-
-    location = tmp_path / "opstore.sqlite" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    monkeypatch.setenv("SPENDSENSE_OPSTORE", str(location))
-    fixture_run.seed_opstore(location)
-    return location
+opstore_path = published_fixtures.opstore_path_each_backend  # these tests run on SQLite and PostgreSQL
 
 
 def ids(page) -> list[str]:
