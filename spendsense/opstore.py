@@ -7,6 +7,10 @@ append-only (triggers abort UPDATE and DELETE). Current state is always derived 
 Every write function runs one short `BEGIN IMMEDIATE` transaction of its own, so several processes (dashboard
 kernels, a pipeline run, ingest) can write at once without losing anything. Timestamps are stored as ISO-8601 UTC
 text with microseconds; the read functions return them as naive UTC pandas timestamps (like the warehouse).
+
+A postgresql:// location opens the same store on PostgreSQL (spendsense.opstore_pg): the same functions and SQL
+texts (`query` picks a `<name>__postgresql` section where the dialects differ), writes serialized by an advisory
+lock instead of BEGIN IMMEDIATE, triggers rejecting UPDATE, DELETE and TRUNCATE.
 """
 
 from __future__ import annotations
@@ -315,7 +319,7 @@ def import_consent_events(con: sqlite3.Connection, df: pd.DataFrame, actor: str 
 def consent_events(con: sqlite3.Connection) -> pd.DataFrame:
     """Every consent event in recording order."""
     return frame(con, "select event_id, user_id, event, occurred_at, source, actor, recorded_at"
-                       " from consent_events order by rowid", times=("occurred_at", "recorded_at"))
+                      " from consent_events order by rowid", times=("occurred_at", "recorded_at"))
 
 
 def consent_status(con: sqlite3.Connection, as_of=None, user_id: str | None = None) -> pd.DataFrame:
@@ -325,7 +329,7 @@ def consent_status(con: sqlite3.Connection, as_of=None, user_id: str | None = No
               " where ($before is null or occurred_at < $before)"
               + (" and user_id = $user_id" if user_id is not None else ""))  # per-user index
     return frame(con, consent_rule.status_sql(events), {"before": _exclusive_bound(as_of), "user_id": user_id},
-                  times=("occurred_at",))
+                 times=("occurred_at",))
 
 
 def consent_reasons(con: sqlite3.Connection, user_id: str) -> dict[str, str]:
@@ -415,7 +419,7 @@ def record_review(con: sqlite3.Connection, recommendation_id: str, user_id: str,
 def reviews(con: sqlite3.Connection) -> pd.DataFrame:
     """Every review in recording order (the latest per recommendation is its current state)."""
     return frame(con, "select review_id, recommendation_id, user_id, action, replacement_item_id, reason,"
-                       " operator, role, recorded_at from reviews order by rowid", times=("recorded_at",))
+                      " operator, role, recorded_at from reviews order by rowid", times=("recorded_at",))
 
 
 # -------------------------------------------------------------------------------------------------- audit
@@ -432,7 +436,7 @@ def record_audit(con: sqlite3.Connection, actor: str, role: str, action: str, ta
 def audit_log(con: sqlite3.Connection) -> pd.DataFrame:
     """Every audit row in recording order; detail is parsed back into a dict."""
     df = frame(con, "select audit_id, actor, role, action, target, detail, recorded_at from audit_log"
-                     " order by rowid", times=("recorded_at",))
+                    " order by rowid", times=("recorded_at",))
     df["detail"] = df["detail"].map(json.loads)
     return df
 
@@ -504,5 +508,5 @@ def deliveries(con: sqlite3.Connection, since=None) -> pd.DataFrame:
     """Delivered items in recording order, optionally only those delivered at or after `since`."""
     since_text = _utc_text(since) if since is not None else None
     return frame(con, "select delivery_id, run_id, user_id, item_id, kind, recommendation_id, delivered_at"
-                       " from deliveries where ? is null or delivered_at >= ? order by rowid",
-                  (since_text, since_text), times=("delivered_at",))
+                      " from deliveries where ? is null or delivered_at >= ? order by rowid",
+                 (since_text, since_text), times=("delivered_at",))
