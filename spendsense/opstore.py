@@ -7,6 +7,10 @@ append-only (triggers abort UPDATE and DELETE). Current state is always derived 
 Every write function runs one short `BEGIN IMMEDIATE` transaction of its own, so several processes (dashboard
 kernels, a pipeline run, ingest) can write at once without losing anything. Timestamps are stored as ISO-8601 UTC
 text with microseconds; the read functions return them as naive UTC pandas timestamps (like the warehouse).
+
+A postgresql:// location opens the same store on PostgreSQL (spendsense.opstore_pg): the same functions and SQL
+texts (`query` picks a `<name>__postgresql` section where the dialects differ), writes serialized by an advisory
+lock instead of BEGIN IMMEDIATE, triggers rejecting UPDATE, DELETE and TRUNCATE.
 """
 
 from __future__ import annotations
@@ -27,15 +31,17 @@ import pandas as pd
 import pyarrow as pa
 
 from spendsense import consent as consent_rule
-from spendsense import paths, sql
+from spendsense import opstore_pg, paths, sql
 
 SCHEMA_VERSION = 2  # 2: feedback and registered_users (the REST API)
+QUERIES = "opstore_queries.sql"
 BUSY_TIMEOUT_S = 30.0
 CONSENT_EVENTS = ("granted", "revoked")
 REVIEW_ACTIONS = ("approve", "override", "suppress", "flag")
 REASON_REQUIRED = ("override", "suppress", "flag")
 CONSENT_COLUMNS = ("event_id", "user_id", "event", "occurred_at", "source", "actor")
 DELIVERY_COLUMNS = ("run_id", "user_id", "item_id", "kind")
+DELIVERY_FIELDS = ("delivery_id", "run_id", "user_id", "item_id", "kind", "recommendation_id", "delivered_at")
 DELIVERY_CACHE_KIB = 256 * 1024  # page cache while recording a run's deliveries (about 1.3M at 100k users)
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
@@ -45,9 +51,12 @@ T = TypeVar("T")
 # --------------------------------------------------------------------------------------------- connection
 
 
-def connect(path: Path | str | None = None) -> sqlite3.Connection:
-    """Open the operational store (default spendsense.paths.opstore_path()), creating its schema if missing."""
-    path = Path(path) if path is not None else paths.opstore_path()
+def connect(path: Path | str | None = None) -> sqlite3.Connection | opstore_pg.PgConnection:
+    """Open the operational store (default spendsense.paths.opstore_path()), creating its schema if missing: an
+    SQLite file, or a PostgreSQL server when the location is a postgresql:// URL (spendsense.opstore_pg)."""
+    path = paths.opstore_location(path)
+    if opstore_pg.is_url(path):
+        return opstore_pg.connect(path, SCHEMA_VERSION)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
     con.execute(f"pragma busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
@@ -75,8 +84,9 @@ def _create_schema(con: sqlite3.Connection) -> None:
 
 def retry_locked(operation: Callable[[], T], timeout_s: float = BUSY_TIMEOUT_S) -> T:
     """Call `operation` and return its result, repeating it while SQLite reports the database locked or busy
-    (nothing was written then) until `timeout_s` has passed; the last error is raised after that. The one retry
-    rule of the store, for its own writes and for callers (the dashboard)."""
+    (PostgreSQL: a lock timeout, deadlock or serialization failure; nothing was written then) until `timeout_s`
+    has passed; the last error is raised after that. The one retry rule of the store, for its own writes and for
+    callers (the dashboard)."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
@@ -85,12 +95,36 @@ def retry_locked(operation: Callable[[], T], timeout_s: float = BUSY_TIMEOUT_S) 
             text = str(exc).lower()
             if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
                 raise
+        except opstore_pg.RETRYABLE:
+            if time.monotonic() > deadline:
+                raise
         time.sleep(0.05)
 
 
+def is_postgresql(con) -> bool:
+    """Whether a store connection is PostgreSQL's (else SQLite's)."""
+    return isinstance(con, opstore_pg.PgConnection)
+
+
+def query(con, file: str, name: str) -> sql.Query:
+    """A named store query for this connection's dialect: `<name>__postgresql` where a file has one, else the
+    one text both dialects run."""
+    if is_postgresql(con):
+        found = sql.queries(file)
+        if f"{name}__postgresql" in found:
+            return found[f"{name}__postgresql"]
+    return sql.query(file, name)
+
+
+def _write(con):
+    """One short write transaction holding the store's write lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: the
+    advisory write lock), waiting for it up to the busy timeout."""
+    return con.write() if is_postgresql(con) else _sqlite_write(con)
+
+
 @contextmanager
-def _write(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One short write transaction; BEGIN IMMEDIATE takes the write lock up front (waiting up to busy_timeout)."""
+def _sqlite_write(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE takes SQLite's write lock up front (waiting up to busy_timeout)."""
     con.execute("begin immediate")
     try:
         yield con
@@ -147,9 +181,11 @@ def _required_text(**values: str | None) -> None:
             raise ValueError(f"{name} is required")
 
 
-def _frame(con: sqlite3.Connection, sql: str, params=(), times: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Run a query into a DataFrame, turning the stored timestamp columns into naive UTC timestamps."""
-    df = pd.read_sql_query(sql, con, params=params)
+def frame(con, text: str, params=(), times: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Run a store query into a DataFrame (either dialect), turning the named stored timestamp columns into naive
+    UTC timestamps."""
+    cur = con.execute(text, params)
+    df = pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
     for col in times:
         df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601").dt.tz_localize(None)
     return df
@@ -269,8 +305,8 @@ def import_consent_events(con: sqlite3.Connection, df: pd.DataFrame, actor: str 
         records = list(rows.itertuples(index=False, name=None))
         before = con.total_changes
         con.executemany(
-            "insert or ignore into consent_events"
-            " (event_id, user_id, event, occurred_at, source, actor, recorded_at) values (?, ?, ?, ?, ?, ?, ?)",
+            "insert into consent_events (event_id, user_id, event, occurred_at, source, actor, recorded_at)"
+            " values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing",
             records,
         )
         added = con.total_changes - before
@@ -282,27 +318,23 @@ def import_consent_events(con: sqlite3.Connection, df: pd.DataFrame, actor: str 
 
 def consent_events(con: sqlite3.Connection) -> pd.DataFrame:
     """Every consent event in recording order."""
-    return _frame(con, "select event_id, user_id, event, occurred_at, source, actor, recorded_at"
-                       " from consent_events order by rowid", times=("occurred_at", "recorded_at"))
+    return frame(con, "select event_id, user_id, event, occurred_at, source, actor, recorded_at"
+                      " from consent_events order by rowid", times=("occurred_at", "recorded_at"))
 
 
 def consent_status(con: sqlite3.Connection, as_of=None, user_id: str | None = None) -> pd.DataFrame:
     """Each user's consent status ('granted' or 'revoked') as of a date (end of day) or instant, by the one rule
     of spendsense.consent (latest occurred_at, ties by recording order); optionally for one user only."""
     events = ("select rowid as seq, user_id, event, occurred_at from consent_events"
-              " where (:before is null or occurred_at < :before)"
-              + (" and user_id = :user_id" if user_id is not None else ""))  # per-user index
-    return _frame(con, consent_rule.status_sql(events), {"before": _exclusive_bound(as_of), "user_id": user_id},
-                  times=("occurred_at",))
+              " where ($before is null or occurred_at < $before)"
+              + (" and user_id = $user_id" if user_id is not None else ""))  # per-user index
+    return frame(con, consent_rule.status_sql(events), {"before": _exclusive_bound(as_of), "user_id": user_id},
+                 times=("occurred_at",))
 
 
 def consent_reasons(con: sqlite3.Connection, user_id: str) -> dict[str, str]:
     """event_id -> the reason (or dashboard note) the audit log records for that consent event of the user."""
-    rows = con.execute(
-        "select json_extract(detail, '$.event_id'),"
-        " coalesce(json_extract(detail, '$.reason'), json_extract(detail, '$.note'))"
-        " from audit_log where target = ? and action in ('consent.granted', 'consent.revoked', 'consent.note')"
-        " order by rowid", (user_id,))
+    rows = con.execute(*query(con, QUERIES, "consent_reasons").bind(user_id=user_id))
     reasons: dict[str, str] = {}
     for event_id, reason in rows:
         if event_id and reason:
@@ -386,8 +418,8 @@ def record_review(con: sqlite3.Connection, recommendation_id: str, user_id: str,
 
 def reviews(con: sqlite3.Connection) -> pd.DataFrame:
     """Every review in recording order (the latest per recommendation is its current state)."""
-    return _frame(con, "select review_id, recommendation_id, user_id, action, replacement_item_id, reason,"
-                       " operator, role, recorded_at from reviews order by rowid", times=("recorded_at",))
+    return frame(con, "select review_id, recommendation_id, user_id, action, replacement_item_id, reason,"
+                      " operator, role, recorded_at from reviews order by rowid", times=("recorded_at",))
 
 
 # -------------------------------------------------------------------------------------------------- audit
@@ -403,8 +435,8 @@ def record_audit(con: sqlite3.Connection, actor: str, role: str, action: str, ta
 
 def audit_log(con: sqlite3.Connection) -> pd.DataFrame:
     """Every audit row in recording order; detail is parsed back into a dict."""
-    df = _frame(con, "select audit_id, actor, role, action, target, detail, recorded_at from audit_log"
-                     " order by rowid", times=("recorded_at",))
+    df = frame(con, "select audit_id, actor, role, action, target, detail, recorded_at from audit_log"
+                    " order by rowid", times=("recorded_at",))
     df["detail"] = df["detail"].map(json.loads)
     return df
 
@@ -448,16 +480,20 @@ def record_deliveries(con: sqlite3.Connection, df: pd.DataFrame) -> int:
         text("run_id"), text("user_id"), text("item_id"), text("kind"), rec,
         _delivery_times(df["delivered_at"]) if "delivered_at" in df.columns else np.full(n, now, dtype=object),
     ]
+    rows = zip(*(column.tolist() for column in columns))  # streamed row by row, no list of row tuples
+    if is_postgresql(con):
+        with _write(con):  # COPY into a staging table, then one insert in frame order
+            con.execute(*sql.query(QUERIES, "stage_deliveries__postgresql").bind())
+            con.copy_rows("staged_deliveries", list(DELIVERY_FIELDS), rows)
+            return con.execute(*sql.query(QUERIES, "insert_staged_deliveries__postgresql").bind()).rowcount
     cache = con.execute("pragma cache_size").fetchone()[0]
     con.execute(f"pragma cache_size = {-DELIVERY_CACHE_KIB}")  # the random-keyed indexes stay in memory
     try:
         with _write(con):
             before = con.total_changes
             con.executemany(
-                "insert or ignore into deliveries (delivery_id, run_id, user_id, item_id, kind, recommendation_id,"
-                " delivered_at) values (?, ?, ?, ?, ?, ?, ?)",
-                zip(*(column.tolist() for column in columns)),  # streamed row by row, no list of row tuples
-            )
+                "insert into deliveries (delivery_id, run_id, user_id, item_id, kind, recommendation_id,"
+                " delivered_at) values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing", rows)
             return con.total_changes - before
     finally:
         con.execute(f"pragma cache_size = {int(cache)}")
@@ -471,6 +507,6 @@ def has_deliveries(con: sqlite3.Connection, run_id: str) -> bool:
 def deliveries(con: sqlite3.Connection, since=None) -> pd.DataFrame:
     """Delivered items in recording order, optionally only those delivered at or after `since`."""
     since_text = _utc_text(since) if since is not None else None
-    return _frame(con, "select delivery_id, run_id, user_id, item_id, kind, recommendation_id, delivered_at"
-                       " from deliveries where ? is null or delivered_at >= ? order by rowid",
-                  (since_text, since_text), times=("delivered_at",))
+    return frame(con, "select delivery_id, run_id, user_id, item_id, kind, recommendation_id, delivered_at"
+                      " from deliveries where ? is null or delivered_at >= ? order by rowid",
+                 (since_text, since_text), times=("delivered_at",))

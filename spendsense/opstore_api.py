@@ -45,7 +45,7 @@ def record_feedback(con: sqlite3.Connection, user_id: str, recommendation_id: st
 def feedback(con: sqlite3.Connection, run_id: str | None = None) -> pd.DataFrame:
     """Every feedback row (of one run, or all) in recording order."""
     text, params = sql.query(SQL, "feedback").bind(run_id=run_id)
-    return opstore._frame(con, text, params, times=("recorded_at",))
+    return opstore.frame(con, text, params, times=("recorded_at",))
 
 
 def click_through(con: sqlite3.Connection, run_id: str, delivered: int) -> dict:

@@ -1,9 +1,10 @@
 -- The operational store's tables the REST API writes (schema in opstore.sql): feedback and registered users.
 
 -- name: insert_feedback
-insert or ignore into feedback (feedback_id, user_id, recommendation_id, run_id, item_id, reaction, note, actor,
+insert into feedback (feedback_id, user_id, recommendation_id, run_id, item_id, reaction, note, actor,
                                 recorded_at)
 values ($feedback_id, $user_id, $recommendation_id, $run_id, $item_id, $reaction, $note, $actor, $recorded_at)
+on conflict do nothing
 
 -- name: feedback
 select feedback_id, user_id, recommendation_id, run_id, item_id, reaction, note, actor, recorded_at
@@ -20,8 +21,9 @@ from feedback
 where run_id = $run_id
 
 -- name: insert_registered_user
-insert or ignore into registered_users (user_id, name, source, actor, registered_at)
+insert into registered_users (user_id, name, source, actor, registered_at)
 values ($user_id, $name, $source, $actor, $registered_at)
+on conflict do nothing
 
 -- name: registered_user
 select user_id, name, source, actor, registered_at from registered_users where user_id = $user_id

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from spendsense import paths
 from spendsense.engine_config import EngineConfig, cached_config
 
 STAGE_TIMINGS = "stage_timings.jsonl"
@@ -94,7 +95,7 @@ def ingest_batch(input_paths, raw_store: str | Path, opstore: str | Path | None,
     """Validate input files and append them to the raw store as one batch (consent events into the opstore)."""
     from spendsense.ingest import ingest
 
-    return ingest([Path(p) for p in input_paths], None, Path(opstore) if opstore is not None else None,
+    return ingest([Path(p) for p in input_paths], None, paths.opstore_location(opstore) if opstore is not None else None,
                   progress=progress, raw_store=Path(raw_store), mode=mode)
 
 
@@ -111,7 +112,7 @@ def consent_snapshot(opstore: str | Path):
     """Each user's current consent status, read once from the operational store."""
     from spendsense import opstore as ops
 
-    con = ops.connect(Path(opstore))
+    con = ops.connect(paths.opstore_location(opstore))
     try:
         return ops.consent_status(con)
     finally:
@@ -188,7 +189,7 @@ def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_o
     cfg = config if config is not None else cached_config()
     created = created_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     since = pd.Timestamp(created) - pd.Timedelta(days=cfg.scoring.freshness.full_after_days)
-    con = ops.connect(Path(opstore))
+    con = ops.connect(paths.opstore_location(opstore))
     try:
         consent = ops.consent_status(con)
         history = ops.deliveries(con, since=since)

@@ -61,10 +61,9 @@ def _opstore_reads(opstore_path: Path, user_id: str, since: pd.Timestamp) -> tup
     try:
         consent = opstore.consent_status(con, user_id=user_id)
         text, params = sql.query(OPSTORE_SQL, "deliveries").bind(user_id=user_id, since=opstore.utc_text(since))
-        history = pd.read_sql_query(text, con, params=params)
+        history = opstore.frame(con, text, params, times=("delivered_at",))
     finally:
         con.close()
-    history["delivered_at"] = pd.to_datetime(history["delivered_at"], utc=True, format="ISO8601").dt.tz_localize(None)
     return consent, history
 
 
@@ -118,7 +117,7 @@ def recompute_user(warehouse_path: str | Path, user_id: str, as_of: dt.date | st
     as_of = _as_date(as_of)
     created = naive_utc(created_at if created_at is not None else dt.datetime.now(dt.UTC))
     since = created - pd.Timedelta(days=cfg.scoring.freshness.full_after_days)
-    opstore_path = Path(opstore_path) if opstore_path is not None else paths.opstore_path()
+    opstore_path = paths.opstore_location(opstore_path)
     consent, history = _opstore_reads(opstore_path, str(user_id), since)
     if not len(consent) or consent["status"].iat[0] != "granted":
         why = ("no consent on record" if not len(consent) else

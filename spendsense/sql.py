@@ -31,6 +31,7 @@ _SKIP = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _SLOT = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _SKIP_OR_SLOT = re.compile(f"(?:{_SKIP.pattern})|{_SLOT.pattern}", re.DOTALL)
+_PSYCOPG_TOKEN = re.compile(f"({_SKIP.pattern})|{_PARAM.pattern}|[?%]", re.DOTALL)
 
 
 class SqlError(ValueError):
@@ -77,6 +78,20 @@ class Query:
 def parameters(text: str) -> frozenset[str]:
     """The $names a SQL text uses outside string literals, quoted identifiers and comments."""
     return frozenset(_PARAM.findall(_SKIP.sub(" ", text)))
+
+
+@lru_cache(maxsize=512)
+def psycopg_text(text: str) -> str:
+    """The same query for psycopg (PostgreSQL): `$name` becomes `%(name)s`, a positional `?` becomes `%s` and a
+    literal `%` is doubled; string literals, quoted identifiers and comments keep their text (their % doubled)."""
+    def token(m: re.Match) -> str:
+        if m.group(1) is not None:
+            return m.group(1).replace("%", "%%")
+        if m.group(2) is not None:
+            return f"%({m.group(2)})s"
+        return "%s" if m.group(0) == "?" else "%%"
+
+    return _PSYCOPG_TOKEN.sub(token, text)
 
 
 def slots(text: str) -> frozenset[str]:

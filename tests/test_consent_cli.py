@@ -17,15 +17,16 @@ USERS = ["u1", "u2", "u3", "u4"]
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch) -> dict:
-    """A published run whose warehouse knows USERS, and an empty opstore (both through the environment)."""
+def env(tmp_path, monkeypatch, opstore_location) -> dict:
+    """A published run whose warehouse knows USERS, and an empty opstore (both through the environment), the
+    store once on SQLite and once on PostgreSQL."""
     runs_root = tmp_path / "runs"
     run_dir = runs_root / "20260101T000000Z"
     run_dir.mkdir(parents=True)
     with duckdb.connect(str(run_dir / "warehouse.duckdb")) as con:
         con.execute("create table users as select unnest($u) as user_id", {"u": USERS})
     (runs_root / "latest").symlink_to(run_dir.name)
-    values = {"SPENDSENSE_OPSTORE": str(tmp_path / "ops.sqlite"), "SPENDSENSE_RUNS_DIR": str(runs_root)}
+    values = {"SPENDSENSE_OPSTORE": opstore_location, "SPENDSENSE_RUNS_DIR": str(runs_root)}
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return values

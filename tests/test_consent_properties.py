@@ -123,9 +123,9 @@ def test_nothing_derived_or_delivered_remains_for_a_user_not_consenting(before, 
         assert delivered <= granted_now and delivered <= remaining
 
 
-def test_a_future_grant_cannot_outlive_a_revoke(tmp_path):
+def test_a_future_grant_cannot_outlive_a_revoke(tmp_path, opstore_location):
     """The probe: granted at 2099 (refused now), then a revoke: the user is revoked everywhere."""
-    ops_path = tmp_path / "ops.sqlite"
+    ops_path = opstore_location  # an SQLite file, then a PostgreSQL database
     con = opstore.connect(ops_path)
     opstore.record_consent(con, "u1", "granted", "signup", "u1", occurred_at="2026-01-01")
     with pytest.raises(opstore.FutureConsentError):

@@ -7,14 +7,18 @@ import sqlite3
 from pathlib import Path
 
 import pandas as pd
+import psycopg
 import pytest
 
 from spendsense import opstore
 
+STORE_ERRORS = (sqlite3.DatabaseError, psycopg.Error)  # what either backend raises when it refuses a statement
+
 
 @pytest.fixture
-def con(tmp_path: Path):
-    c = opstore.connect(tmp_path / "ops.sqlite")
+def con(opstore_location: str):
+    """An empty store, once on SQLite and once on PostgreSQL."""
+    c = opstore.connect(opstore_location)
     yield c
     c.close()
 
@@ -29,6 +33,40 @@ def test_connect_creates_a_wal_store_with_every_table(tmp_path: Path):
     finally:
         c.close()
     opstore.connect(tmp_path / "sub" / "ops.sqlite").close()  # reopening an existing store works
+
+
+def test_a_postgresql_url_selects_a_migrated_postgresql_store(pg_url: str, monkeypatch):
+    monkeypatch.setenv("SPENDSENSE_OPSTORE", pg_url)
+    c = opstore.connect()
+    try:
+        assert opstore.is_postgresql(c)
+        tables = {r[0] for r in c.execute("select table_name from information_schema.tables"
+                                          " where table_schema = 'public'")}
+        assert {"consent_events", "reviews", "audit_log", "deliveries", "feedback", "registered_users",
+                "schema_migrations"} <= tables
+        assert [r[0] for r in c.execute("select version from schema_migrations order by version")] == [1, 2]
+        with pytest.raises(psycopg.Error, match="append-only"):
+            c.execute("truncate deliveries")
+        with pytest.raises(psycopg.Error, match="append-only"):
+            c.execute("delete from schema_migrations")
+    finally:
+        c.close()
+    opstore.connect(pg_url).close()  # reopening a migrated store applies nothing again
+    with opstore.connect(pg_url) as again:
+        assert again.execute("select count(*) from schema_migrations").fetchone()[0] == 2
+
+
+def test_migrations_apply_in_order_from_an_older_version(pg_url: str):
+    from spendsense import opstore_pg
+    older = opstore_pg.connect(pg_url, 1)
+    try:
+        assert opstore_pg.schema_version(older) == 1
+        assert older.execute("select to_regclass('feedback')").fetchone()[0] is None
+    finally:
+        older.close()
+    with opstore.connect(pg_url) as con:
+        assert opstore_pg.schema_version(con) == opstore.SCHEMA_VERSION
+        assert con.execute("select to_regclass('feedback')").fetchone()[0] == "feedback"
 
 
 def test_default_path_comes_from_the_environment(tmp_path: Path, monkeypatch):
@@ -46,17 +84,26 @@ def test_update_and_delete_are_rejected(con, table):
     n = con.execute(f"select count(*) from {table}").fetchone()[0]
     assert n >= 1
     column = {"consent_events": "user_id", "reviews": "user_id", "audit_log": "actor", "deliveries": "user_id"}[table]
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(STORE_ERRORS, match="append-only"):
         con.execute(f"update {table} set {column} = 'someone else'")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(STORE_ERRORS, match="append-only"):
         con.execute(f"delete from {table}")
     assert con.execute(f"select count(*) from {table}").fetchone()[0] == n
 
 
 def test_insert_or_replace_cannot_rewrite_an_event(con):
     event_id = opstore.record_consent(con, "u1", "granted", "app", "u1")
-    con.execute("insert or replace into consent_events values (?, 'u1', 'revoked', '2030-01-01T00:00:00.000000+00:00',"
-                " 'x', 'x', 'x')", (event_id,))
+    columns = "(event_id, user_id, event, occurred_at, source, actor, recorded_at)"
+    values = "(?, 'u1', 'revoked', '2030-01-01T00:00:00.000000+00:00', 'x', 'x', 'x')"
+    if opstore.is_postgresql(con):  # no INSERT OR REPLACE there: an upsert's update is an UPDATE, refused
+        with pytest.raises(psycopg.Error, match="append-only"):
+            con.execute(f"insert into consent_events {columns} values {values}"
+                        " on conflict (event_id) do update set event = excluded.event", (event_id,))
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            con.execute(f"insert into consent_events {columns} values {values}", (event_id,))
+    else:
+        con.execute(f"insert or replace into consent_events {columns} values {values}", (event_id,))
+    con.execute(f"insert into consent_events {columns} values {values} on conflict do nothing", (event_id,))
     events = opstore.consent_events(con)
     assert events["event"].tolist() == ["granted"]
 
@@ -194,8 +241,8 @@ def _writer(path: str, worker: int, start, errors) -> None:
         errors.put(f"worker {worker}: {type(exc).__name__}: {exc}")
 
 
-def test_concurrent_writers_lose_nothing(tmp_path: Path):
-    path = str(tmp_path / "ops.sqlite")
+def test_concurrent_writers_lose_nothing(opstore_location: str):
+    path = opstore_location
     ctx = mp.get_context("fork")  # separate OS processes; fork because test modules are not importable by name
     start, errors = ctx.Barrier(WRITERS), ctx.Queue()
     procs = [ctx.Process(target=_writer, args=(path, w, start, errors)) for w in range(WRITERS)]
@@ -221,6 +268,18 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path):
         assert len(audit) == WRITERS * (REVIEWS_EACH + CONSENTS_EACH)
         # each worker's last consent change (i = 38: (38 // 2) % 2 == 1) was a revocation
         assert opstore.consent_status(con)["status"].tolist() == ["revoked"] * WRITERS
-        assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
+        if not opstore.is_postgresql(con):
+            assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
     finally:
         con.close()
+
+
+def test_a_url_location_stays_text_and_reports_hide_its_password(tmp_path: Path, monkeypatch):
+    from spendsense import paths
+    url = "postgresql://ops:s3cret@db.example:5432/spendsense"
+    assert paths.opstore_location(url) == url  # Path() would fold the "//"
+    assert paths.opstore_location(tmp_path / "x.sqlite") == tmp_path / "x.sqlite"
+    monkeypatch.setenv("SPENDSENSE_OPSTORE", url)
+    assert paths.opstore_path() == url
+    assert paths.opstore_shown(url) == "postgresql://ops:***@db.example:5432/spendsense"
+    assert paths.opstore_shown("postgresql://ops@db/x") == "postgresql://ops@db/x"

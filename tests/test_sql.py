@@ -79,3 +79,11 @@ def test_no_module_reads_sql_text_itself():
             if reads or (".format(" in line and "_sql(" in line):
                 offenders.append(f"{shown}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_psycopg_text_translates_parameters_and_keeps_literals():
+    text = ("select '$kept ?', \"a%b\" from t -- $comment ?\n"
+            "where x = $x and y like 'a%' and z = ? and w % 2 = 0 and v = $x")
+    assert sql.psycopg_text(text) == (
+        "select '$kept ?', \"a%%b\" from t -- $comment ?\n"
+        "where x = %(x)s and y like 'a%%' and z = %s and w %% 2 = 0 and v = %(x)s")

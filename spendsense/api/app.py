@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from spendsense import opstore
+from spendsense import opstore, paths
 from spendsense.api import auth
 from spendsense.api.errors import ApiError, TooLarge
 from spendsense.api.limits import RateLimits, check_size
@@ -70,7 +70,7 @@ def create_app(secret: str | None = None, runs_root: Path | str | None = None,
                   redoc_url=None, description="Explainable financial-education recommendations: consent, "
                   "profiles, recommendations, feedback and operator review over the latest published run.")
     app.state.secret = secret or auth.secret_from_env()
-    app.state.views = Views(Path(runs_root) if runs_root else None, Path(opstore_path) if opstore_path else None)
+    app.state.views = Views(Path(runs_root) if runs_root else None, paths.opstore_location(opstore_path) if opstore_path else None)
     app.state.limits = rate_limits or RateLimits.from_env()
     app.state.metrics = ApiMetrics()
     for router in ROUTERS:

@@ -61,7 +61,7 @@ class Views:
 
     def __init__(self, runs_root: Path | None = None, opstore_path: Path | None = None):
         self.runs_root = Path(runs_root) if runs_root else None
-        self.opstore_path = Path(opstore_path) if opstore_path else paths.opstore_path()
+        self.opstore_path = paths.opstore_location(opstore_path or None)
         self._views: OrderedDict[tuple[str, str], DashboardData] = OrderedDict()
         self._con: sqlite3.Connection | None = None
 

@@ -13,6 +13,7 @@ import math
 import sys
 from pathlib import Path
 
+from spendsense import paths
 from spendsense.commands._consent_file import import_report, read_events
 
 EXIT_USAGE = 64  # EX_USAGE: bad arguments
@@ -87,8 +88,8 @@ def _parser(sub, name: str, **kwargs) -> argparse.ArgumentParser:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--opstore", type=Path, metavar="FILE",
-                   help="operational store (SQLite) (default: $SPENDSENSE_OPSTORE or data/opstore.sqlite)")
+    p.add_argument("--opstore", type=paths.opstore_location, metavar="FILE|URL",
+                   help="operational store: an SQLite file or a postgresql:// URL (default: $SPENDSENSE_OPSTORE or data/opstore.sqlite)")
     p.add_argument("--run", type=Path, metavar="DIR",
                    help="run folder whose warehouse defines the known users and holds the ingested consent copy "
                         "(default: the latest published run, $SPENDSENSE_RUNS_DIR or reports/runs)")
@@ -159,7 +160,7 @@ class _Context:
         from spendsense.dashboard.data.run import NoPublishedRun, PublishedRun, latest_run_dir
         from spendsense.dashboard.data.store import OpStore
 
-        self.store = OpStore(Path(args.opstore) if args.opstore else paths.opstore_path(), ROLE, ROLE)
+        self.store = OpStore(paths.opstore_location(args.opstore or None), ROLE, ROLE)
         self.run = None
         self.no_run = ""
         try:

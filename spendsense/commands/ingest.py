@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from spendsense import paths
+
 EXIT_BAD_INPUT = 65  # EX_DATAERR: the input failed validation; nothing was written
 
 HELP = "validate CSV / Parquet / Plaid JSON and append it to the raw store as one batch"
@@ -66,7 +68,7 @@ def register(subparsers) -> None:
     p.add_argument("--status", action="store_true", help="list the raw store's batches instead of ingesting")
     p.add_argument("--json", action="store_true", help="with --status: print the batches as JSON")
     store = p.add_mutually_exclusive_group()
-    store.add_argument("--opstore", type=Path, metavar="FILE",
+    store.add_argument("--opstore", type=paths.opstore_location, metavar="FILE|URL",
                        help="operational store (SQLite) receiving consent events "
                             "(default: $SPENDSENSE_OPSTORE or data/opstore.sqlite)")
     store.add_argument("--no-opstore", action="store_true", help="do not write consent events to the opstore")

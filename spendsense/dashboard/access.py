@@ -61,7 +61,7 @@ class DashboardData:
         self.operator = resolve_operator(operator, "")
         self.runs_root = Path(runs_root) if runs_root else None
         self._fixed_run_dir = Path(run_dir) if run_dir else None
-        self.opstore_path = Path(opstore_path) if opstore_path else paths.opstore_path()
+        self.opstore_path = paths.opstore_location(opstore_path or None)
         self._store = OpStore(self.opstore_path, self.operator, self.role)
         self._run: PublishedRun | None = None
         self._open_run(self._fixed_run_dir or latest_run_dir(self.runs_root))

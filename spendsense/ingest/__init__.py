@@ -40,8 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import psycopg
 from tqdm.auto import tqdm
 
+from spendsense import paths as paths_
 from spendsense.ingest import load, plaid_json, rawstore, readers, validate
 from spendsense.ingest.problems import KEEP_CAP, REPORT_CAP, IngestError, Problem
 from spendsense.schema import TABLE_ORDER
@@ -182,12 +184,12 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str | None = None, opsto
         added = 0
         if opstore_path is not None:
             try:
-                added = load.write_opstore(Path(opstore_path), consent)
-            except (sqlite3.Error, ValueError, OSError) as exc:
+                added = load.write_opstore(paths_.opstore_location(opstore_path), consent)
+            except (sqlite3.Error, psycopg.Error, ValueError, OSError) as exc:
                 raise OpstoreWriteError(
-                    f"the warehouse {raw_store or db_path} was loaded, but consent events could not be written to the "
-                    f"operational store {opstore_path}: {exc}. Re-run ingest: the consent import skips events "
-                    "the store already has.") from exc
+                    f"the raw data {raw_store or db_path} was loaded, but consent events could not be written to the "
+                    f"operational store {paths_.opstore_shown(opstore_path)}: {exc}. Re-run ingest: the consent "
+                    "import skips events the store already has.") from exc
     finally:
         bar.close()
     return IngestReport(
@@ -197,7 +199,7 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str | None = None, opsto
         files=tuple(s.name for s in sources),
         duration_s=time.perf_counter() - started,
         db_path=str(db_path) if db_path is not None else "",
-        opstore_path=str(opstore_path) if opstore_path is not None else None,
+        opstore_path=paths_.opstore_shown(opstore_path),
         consent_events_added=added,
         notes=tuple(staging.notes),
         raw_store=str(Path(raw_store).resolve()) if raw_store is not None else None,

@@ -98,7 +98,7 @@ def delivered_recommendations(warehouse_path: str | Path, opstore_path: str | Pa
     from spendsense import opstore
 
     cols = ["run_id", "user_id", "item_id", "kind", "recommendation_id", "delivered_at"]
-    ocon = opstore.connect(Path(opstore_path) if opstore_path is not None else paths.opstore_path())
+    ocon = opstore.connect(paths.opstore_location(opstore_path))
     try:
         granted = opstore.consenting_user_ids(ocon)
     finally:

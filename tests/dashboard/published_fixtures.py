@@ -31,3 +31,22 @@ def opstore_path(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("SPENDSENSE_OPSTORE", str(path))
     fixture_run.seed_opstore(path)
     return path
+
+
+@pytest.fixture(name="opstore_path", params=["sqlite", "postgresql"])
+def opstore_path_each_backend(request, tmp_path, monkeypatch):
+    """opstore_path once on SQLite and once on PostgreSQL (a fresh database of the session's server): a module
+    that assigns this to `opstore_path` runs its tests on both backends."""
+    location = tmp_path / "opstore.sqlite" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    monkeypatch.setenv("SPENDSENSE_OPSTORE", str(location))
+    fixture_run.seed_opstore(location)
+    return location
+
+
+@pytest.fixture(name="opstore_path")
+def opstore_path_postgresql(pg_url, monkeypatch) -> str:
+    """opstore_path as a seeded fresh PostgreSQL database: a module that assigns this to `opstore_path` runs its
+    (and its imported) tests on PostgreSQL only."""
+    monkeypatch.setenv("SPENDSENSE_OPSTORE", pg_url)
+    fixture_run.seed_opstore(pg_url)
+    return pg_url

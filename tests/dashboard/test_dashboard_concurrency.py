@@ -8,12 +8,17 @@ import sys
 import time
 from pathlib import Path
 
+import published_fixtures
+
 from spendsense import opstore, runs
 
 WORKER = Path(__file__).with_name("concurrency_worker.py")
 WRITERS = 4
 REVIEWS_EACH = 15
 PUBLISHES = 8
+
+
+opstore_path = published_fixtures.opstore_path_each_backend  # these tests run on SQLite and PostgreSQL
 
 
 def test_concurrent_reviews_during_publishing_are_all_recorded(tmp_path, runs_root, opstore_path, template_run):

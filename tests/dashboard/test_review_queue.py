@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import published_fixtures
 import pytest
 
 from spendsense import opstore
@@ -22,6 +23,9 @@ BY_SCORE = ["r_u001_30_edu_util", "r_u002_30_edu_subs", "r_u001_180_edu_util", "
             "r_u001_180_edu_budget", "r_u001_180_offer_bt", "r_u001_30_offer_bt", "r_u002_30_edu_bills",
             "r_u002_30_offer_subapp", "r_u002_180_edu_subs"]
 ANY_STATUS = ("pending", "flagged", "approved", "overridden", "suppressed")
+
+
+opstore_path = published_fixtures.opstore_path_each_backend  # these tests run on SQLite and PostgreSQL
 
 
 def ids(page) -> list[str]:

@@ -141,8 +141,8 @@ def test_reingest_replaces_raw_tables_and_keeps_other_tables(tmp_path):
     assert read(db, "select count(*) as n from signals")["n"][0] == 1
 
 
-def test_consent_events_reach_the_opstore_once(tmp_path):
-    ops = tmp_path / "ops.sqlite"
+def test_consent_events_reach_the_opstore_once(tmp_path, opstore_location):
+    ops = opstore_location  # an SQLite file, then a PostgreSQL database
     path = dataset(tmp_path, "csv")
     assert ingest([path], tmp_path / "w.duckdb", ops).consent_events_added == 3
     assert ingest([path], tmp_path / "w.duckdb", ops).consent_events_added == 0

@@ -18,10 +18,10 @@ from spendsense.params import RunParams, load_run_params
 
 
 @pytest.fixture
-def ops(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "opstore.sqlite"
-    monkeypatch.setenv("SPENDSENSE_OPSTORE", str(path))
-    return path
+def ops(opstore_location, monkeypatch) -> str:
+    """The run's operational store (SPENDSENSE_OPSTORE): an SQLite file, then a PostgreSQL database."""
+    monkeypatch.setenv("SPENDSENSE_OPSTORE", opstore_location)
+    return opstore_location
 
 
 def params(tmp_path: Path, **kw) -> RunParams:

@@ -12,9 +12,9 @@ select (select coalesce(max(rowid), 0) from reviews) as review_mark,
 -- (opstore) the review in force per recommendation, and whether it was ever flagged
 select recommendation_id, review_id, action, operator, recorded_at, reason, ever_flagged from (
     select recommendation_id, review_id, action, operator, recorded_at, reason,
-           max(action = 'flag') over (partition by recommendation_id) as ever_flagged,
+           max(case when action = 'flag' then 1 else 0 end) over (partition by recommendation_id) as ever_flagged,
            row_number() over (partition by recommendation_id order by recorded_at desc, rowid desc) as newest
-    from reviews)
+    from reviews) as ranked
 where newest = 1
 
 -- name: state

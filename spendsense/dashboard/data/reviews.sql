@@ -11,6 +11,11 @@ select recommendation_id, review_id, action, replacement_item_id, reason, operat
 from reviews where recommendation_id in (select value from json_each($recommendation_ids))
 order by recorded_at, rowid
 
+-- name: reviews_of__postgresql
+select recommendation_id, review_id, action, replacement_item_id, reason, operator, recorded_at
+from reviews where recommendation_id in (select json_array_elements_text($recommendation_ids::json))
+order by recorded_at, rowid
+
 -- name: review_history
 select recorded_at, operator, role, action, recommendation_id, user_id, replacement_item_id, reason
 from reviews order by recorded_at desc, rowid desc limit $limit

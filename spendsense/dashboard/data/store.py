@@ -1,5 +1,5 @@
 """The operational store as the dashboard uses it: named reads from .sql files, and writes through `opstore`
-(each its own short transaction, with its audit row) retried by the store's one rule while SQLite is locked."""
+(each its own short transaction, with its audit row) retried by the store's one rule while SQLite is locked; either backend (SQLite file or PostgreSQL URL)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from spendsense import opstore, sql
+from spendsense import opstore
 
 
 class OpStore:
     """The opstore connection of one dashboard session (opened on first use), for one actor and role."""
 
-    def __init__(self, path: Path, actor: str, role: str):
+    def __init__(self, path: Path | str, actor: str, role: str):
         self.path, self.actor, self.role = path, actor, role
         self._con: sqlite3.Connection | None = None
 
     @property
     def con(self) -> sqlite3.Connection:
         if self._con is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = opstore.connect(self.path)
+            self._con = opstore.connect(self.path)  # creates an SQLite file's folder; a URL names a server
         return self._con
 
     def close(self) -> None:
@@ -33,7 +32,7 @@ class OpStore:
     # ------------------------------------------------------------------------ reads
 
     def execute(self, file: str, name: str, **params) -> sqlite3.Cursor:
-        return self.con.execute(*sql.query(file, name).bind(**params))
+        return self.con.execute(*opstore.query(self.con, file, name).bind(**params))
 
     def frame(self, file: str, name: str, **params) -> pd.DataFrame:
         cur = self.execute(file, name, **params)
