@@ -39,6 +39,15 @@ def _timestamp(value: object) -> pd.Timestamp | dt.date | str | None:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+def _shown_without_time(ts: pd.Timestamp | dt.date | str | None) -> str | None:
+    """What a value that is not a timestamp shows: a dash when missing, a date as a date, unreadable text as is."""
+    if ts is None:
+        return DASH
+    if isinstance(ts, str):
+        return ts
+    return None if isinstance(ts, pd.Timestamp) else human_date(ts)
+
+
 def human_time(value: object, zone: str = "UTC") -> str:
     """A timestamp (ISO text, datetime, pandas Timestamp) as '2 Dec 2026, 14:02 UTC'; a date as '2 Dec 2026'.
 
@@ -46,12 +55,8 @@ def human_time(value: object, zone: str = "UTC") -> str:
     Seconds and microseconds are dropped. Missing values render as an em dash, unreadable ones as given.
     """
     ts = _timestamp(value)
-    if ts is None:
-        return DASH
-    if isinstance(ts, str):
-        return ts
-    if not isinstance(ts, pd.Timestamp):
-        return human_date(ts)
+    if (shown := _shown_without_time(ts)) is not None:
+        return shown
     ts = ts.tz_convert(zone)
     return f"{ts.day} {ts.strftime('%b %Y')}, {ts.strftime('%H:%M')} {zone}"
 
@@ -64,12 +69,8 @@ def human_date(value: dt.date) -> str:
 def short_time(value: object, now: dt.datetime | None = None) -> str:
     """'14:02 UTC' today, '1 Dec 14:02 UTC' this year, '1 Dec 2025 14:02 UTC' before; an em dash when missing."""
     ts = _timestamp(value)
-    if ts is None:
-        return DASH
-    if isinstance(ts, str):
-        return ts
-    if not isinstance(ts, pd.Timestamp):
-        return human_date(ts)
+    if (shown := _shown_without_time(ts)) is not None:
+        return shown
     today = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date()
     if ts.date() == today:
         return ts.strftime("%H:%M UTC")

@@ -58,10 +58,11 @@ def render_traces(export_dir: Path | str, user_id: str | None = None) -> pd.Data
     try:
         for table in EXPORTED:
             con.read_parquet(str(Path(export_dir) / f"{table}.parquet")).to_view(table)
-        query = sql.query("recommend/decision_traces.sql").text
-        if user_id is None:
-            return con.execute(f"select * from ({query}) order by user_id, window_days, recommendation_id").df()
-        return con.execute(f"select * from ({query}) where user_id = $u order by window_days, recommendation_id",
-                           {"u": user_id}).df()
+        # the warehouse's own view definition (recommend/ddl.sql over recommend/decision_traces.sql), read as SQL
+        # files: evaluate does not import the recommend step
+        view = sql.query("recommend/ddl.sql", "decision_traces_view")
+        con.execute(view.fill(query=sql.query("recommend/decision_traces.sql").text).text)
+        q = sql.query("evaluate/trace_audit.sql", "rendered_traces")
+        return con.execute(*q.bind(user_id=user_id)).df()
     finally:
         con.close()

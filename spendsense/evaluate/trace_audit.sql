@@ -48,3 +48,9 @@ select * from final
 -- One decision table written as zstd Parquet, in user, window and recommendation order ({table} and {order_by}
 -- come from spendsense.evaluate.store.EXPORTED, never from input).
 copy (select * from {table} order by {order_by}) to $path (format parquet, compression zstd)
+
+-- name: rendered_traces
+-- The decision traces rendered from an export (render_traces), all of them or one user's ($user_id null: all).
+select * from decision_traces
+where $user_id is null or user_id = $user_id
+order by user_id, window_days, recommendation_id
