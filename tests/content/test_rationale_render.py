@@ -210,6 +210,20 @@ def test_fallbacks_follow_requirements_and_missing_values(inputs):
         render_with_fallback(CATALOG.templates, "card_utilization", empty)
 
 
+def test_no_rationale_quotes_zero_spending_or_zero_months():
+    """A window with no spending gets no "$0 a month" sentence; a buffer under 0.1 months is never "about 0.0"."""
+    idle = {"avg_monthly_spending": 0.0, "avg_monthly_income": 0.0, "card_count": 0, "checking_balance": 0.0,
+            "cash_flow_buffer_months": None, "savings_balance": 0.0, "emergency_fund_months": None}
+    for template_id in ("spending_snapshot", "emergency_fund_start", "credit_builder_start", "income_average"):
+        with pytest.raises(RationaleError, match="avg_monthly_spending > 0"):
+            render_with_fallback(CATALOG.templates, template_id, idle)
+    thin = {"avg_monthly_spending": 1500.0, "checking_balance": 50.19, "cash_flow_buffer_months": 50.19 / 1500,
+            "fee_count": 3, "fee_amount": 100.0, "fee_types": "overdraft"}
+    r = render_with_fallback(CATALOG.templates, "cash_buffer", thin)   # 0.03 months would read "about 0.0"
+    assert r.text == "Your spending has averaged $1,500 a month during this period."
+    assert render_with_fallback(CATALOG.templates, "fees_and_buffer", thin).template_id == "fees"
+
+
 def test_every_template_renders_passes_tone_and_verifies(inputs):
     rendered = 0
     for user in ("u1", "u2"):

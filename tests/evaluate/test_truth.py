@@ -14,9 +14,9 @@ GENERAL = next(e.id for e in CATALOG.education if e.audience == "general")
 SIGNALS = pd.DataFrame([
     # u1: one card at 68%, interest charged; u2: one card at 12%, no interest
     {"user_id": "u1", "window_days": 30, "max_utilization": 0.68, "interest_charges": 40.0, "card_count": 1,
-     "total_card_balance": 3400.0},
+     "total_card_balance": 3400.0, "avg_monthly_spending": 2100.0},
     {"user_id": "u2", "window_days": 30, "max_utilization": 0.12, "interest_charges": 0.0, "card_count": 1,
-     "total_card_balance": 240.0},
+     "total_card_balance": 240.0, "avg_monthly_spending": 800.0},
 ])
 
 

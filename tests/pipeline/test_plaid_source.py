@@ -89,6 +89,11 @@ def test_the_hand_made_users_get_the_hand_computed_signals_and_personas(plaid_ru
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert (metrics["users"], metrics["consenting_users"]) == (4, 4)
     assert metrics["recommendations"]["users_with_recommendations"] >= 2
+    # no spending in a window: no rationale quotes "$0 a month" (true but hollow); balances may still be quoted
+    idle = _query(run_dir, "select user_id, window_days, template_id, rationale from recommendations"
+                           " where user_id = 'item_biz' or (user_id = 'item_quiet' and window_days = 30)")
+    assert [r for r in idle if "$0 a month" in r[3] or r[0] == "item_biz"] == []
+    assert {r[2] for r in idle} == {"separate_savings"}  # "Your checking balance is $1,200, and none of ..."
 
 
 def test_the_fairness_analysis_reports_the_unknown_group_instead_of_dropping_it(plaid_run):
