@@ -292,30 +292,25 @@ def withhold_changed_consent(warehouse: Path, since_mark: int) -> list[str]:
     finally:
         con.close()
     keep = set(TABLES) | {WITHHELD_TABLE}
+    q = sql.queries("publish_withhold.sql")
     with duckdb.connect(str(warehouse)) as wcon:
-        derived = [t for (t,) in wcon.execute(
-            "select distinct c.table_name from duckdb_columns() c join duckdb_tables() t"
-            " on t.database_name = c.database_name and t.schema_name = c.schema_name"
-            " and t.table_name = c.table_name where c.column_name = 'user_id'"
-            " and c.database_name = current_database() order by 1").fetchall() if t not in keep]
+        derived = [t for (t,) in wcon.execute(*q["user_tables"].bind()).fetchall() if t not in keep]
         # withheld: users whose consent changed during the run, and users processed as consenting who are not
         # granted now; a user skipped from the start (no consent) keeps the record of that skip
-        processed = {u for (u,) in wcon.execute("select distinct user_id from signals_wide").fetchall()} \
+        processed = {u for (u,) in wcon.execute(*q["processed_users"].bind()).fetchall()} \
             if "signals_wide" in derived else set()
         targets = set(changed) | (processed - set(granted))
         wcon.register("withheld_now", pd.DataFrame({"user_id": pd.Series(sorted(targets), dtype=object)}))
-        where = "user_id in (select user_id from withheld_now)"
         wcon.execute("begin transaction")
-        # table names come from the warehouse's own catalogue and are quoted by sql.identifier; the filter is fixed
-        quoted = [sql.identifier(t, derived) for t in derived]
-        users = sorted({u for table in quoted
-                        for (u,) in wcon.execute(f"select distinct user_id from {table} where {where}").fetchall()})
-        for table in quoted:
-            wcon.execute(f"delete from {table} where {where}")
-        if users and WITHHELD_TABLE in {t for (t,) in wcon.execute("show tables").fetchall()}:
-            wcon.execute(f"insert into {sql.identifier(WITHHELD_TABLE, {WITHHELD_TABLE})} (user_id, reason) "
-                         "select unnest($u), $r",
-                         {"u": users, "r": WITHHELD_REASON})
+        # table names come from the warehouse's own catalogue, quoted by sql.identifier into the queries' {table}
+        per_table = [sql.identifier(t, derived) for t in derived]
+        users = sorted({u for table in per_table
+                        for (u,) in wcon.execute(*q["withheld_users_in"].fill(table=table).bind()).fetchall()})
+        for table in per_table:
+            wcon.execute(*q["delete_withheld"].fill(table=table).bind())
+        if users and wcon.execute(*q["has_table"].bind(name=WITHHELD_TABLE)).fetchall()[0][0]:
+            record = q["record_withheld"].fill(table=sql.identifier(WITHHELD_TABLE, {WITHHELD_TABLE}))
+            wcon.execute(*record.bind(users=users, reason=WITHHELD_REASON))
         wcon.execute("commit")
     return users
 
