@@ -31,7 +31,9 @@ def apply_project_jupyter_env() -> None:
 def install_kernel() -> str:
     """Register the project's kernel inside the running venv (sys.prefix); returns where it was installed.
 
-    The kernel logs only errors, so papermill runs are not drowned in ipykernel's start-up warnings.
+    The kernel logs only errors, so papermill runs are not drowned in ipykernel's start-up warnings. It starts in
+    the project root (as papermill runs it), so the notebooks' relative default paths (`data/...`,
+    `reports/dev`) name the same files when a notebook is opened in JupyterLab from `notebooks/`.
     """
     import json
     import sys
@@ -42,7 +44,8 @@ def install_kernel() -> str:
 
     spec = {
         "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                 "--IPKernelApp.log_level=ERROR"],
+                 "--IPKernelApp.log_level=ERROR",
+                 f"--IPKernelApp.exec_lines=import os; os.chdir({str(paths.PROJECT_ROOT)!r})"],
         "display_name": "SpendSense (.venv)",
         "language": "python",
         "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},
