@@ -46,6 +46,13 @@ class PublishedRun:
         self.run_id = self._run_id()
         self.as_of = self._as_of()
         self._metrics_cache: tuple[float, dict | None] | None = None
+        self._memo: dict[str, object] = {}
+
+    def memo(self, key: str, make):
+        """`make()` once per run (a published run never changes), then the same value for this session."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     def close(self) -> None:
         self.con.close()
