@@ -41,6 +41,7 @@ class PublishedRun:
         if not warehouse.exists():
             raise NoPublishedRun(f"{warehouse}: no warehouse in this run directory")
         self.con = duckdb.connect(str(warehouse), read_only=True)
+        self.con.execute(*sql.query(SQL, "session_settings").bind())
         self.run_dir, self.warehouse = run_dir, warehouse
         self.tables = {r[0] for r in self.rows(SQL, "tables")}
         self.run_id = self._run_id()
