@@ -215,11 +215,12 @@ def build_app(run_dir: Path | str | None = None, role: str | None = None, operat
     app = make(resolve_role(role, ""), resolve_operator(operator, "")) if preheated else None
     if isinstance(app, DashboardApp):
         warm_up(app.data)
+        mark = app.data.review_mark()  # the store's state the preheated panels show
     wait_for_page_request()  # returns at once unless preheated
     effective, name = resolve_role(role), resolve_operator(operator)
     if not isinstance(app, DashboardApp) or (app.data.role, app.data.operator) != (effective, name):
         app = make(effective, name)
-    elif preheated:
+    elif preheated and (app.data.latest_differs() or app.data.review_mark() != mark):
         app.reload(quiet=True)  # the newest run and the store's current state, not the ones at preheat time
     if isinstance(app, DashboardApp) and (user := (query_param("user") or "").strip()):
         app.open_user(user)

@@ -272,3 +272,19 @@ def test_recompute_runs_the_engine_for_consenting_users_only(make_data, opstore_
         audit["action"] == "user.recompute", "actor"]) == {"carol"}
     with pytest.raises(KeyError, match="not in run"):
         data.recompute("u999")
+
+
+def test_one_users_consent_agrees_with_everyones(make_data):
+    """A user switch ranks one user's events in SQLite; the batch path ranks everyone's in DuckDB: same rule."""
+    admin = make_data("admin")
+    admin.set_consent("u003", "granted")
+    admin.set_consent("u003", "revoked")
+    everyone = admin._consent_all().set_index("user_id")
+    for user_id in everyone.index:
+        history = admin.consent_history(user_id)
+        assert admin.consent(user_id)["status"] == everyone.loc[user_id, "status"] == history["event"].iloc[-1]
+        assert admin.consent(user_id)["occurred_at"] == everyone.loc[user_id, "occurred_at"]
+    history = admin.consent_history("u003")
+    assert history["event"].tolist()[-2:] == ["granted", "revoked"]
+    assert history["origin"].tolist()[-2:] == ["opstore", "opstore"]
+    assert admin.consent("u003")["status"] == "revoked"

@@ -4,6 +4,11 @@
 -- name: user
 select * from users where user_id = $user_id
 
+-- name: user_with_accounts
+-- the user's row and its account count in one statement (a user switch pays per statement)
+select u.*, (select count(*) from accounts a where a.user_id = $user_id) as accounts
+from users u where u.user_id = $user_id
+
 -- name: account_count
 select count(*) from accounts where user_id = $user_id
 

@@ -41,11 +41,19 @@ class PublishedRun:
         if not warehouse.exists():
             raise NoPublishedRun(f"{warehouse}: no warehouse in this run directory")
         self.con = duckdb.connect(str(warehouse), read_only=True)
+        self.con.execute(*sql.query(SQL, "session_settings").bind())
         self.run_dir, self.warehouse = run_dir, warehouse
         self.tables = {r[0] for r in self.rows(SQL, "tables")}
         self.run_id = self._run_id()
         self.as_of = self._as_of()
         self._metrics_cache: tuple[float, dict | None] | None = None
+        self._memo: dict[str, object] = {}
+
+    def memo(self, key: str, make):
+        """`make()` once per run (a published run never changes), then the same value for this session."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     def close(self) -> None:
         self.con.close()

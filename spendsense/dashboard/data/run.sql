@@ -1,5 +1,10 @@
 -- The published run: its tables, run id, as-of date and the aggregates every role may see (DuckDB, read-only).
 
+-- name: session_settings
+-- the raw tables are views over the raw store's Parquet files: keep their footers in memory between a session's
+-- many small per-user queries instead of re-reading them for every statement
+set parquet_metadata_cache = true
+
 -- name: tables
 select table_name from information_schema.tables where table_schema = 'main'
 
