@@ -31,6 +31,7 @@ from spendsense.content.formats import (
     LIST_FORMAT,
     STRING,
     as_floats,
+    distinct_rows,
     format_value,
     format_values,
     join,
@@ -238,7 +239,8 @@ def render_values(plan: TemplatePlan, values: Mapping[str, pd.Series]) -> dict[s
     if n == 0:
         empty = pa.array([], STRING)
         return {"text": empty, "facts": empty, "values": empty}
-    first, back = distinct_rows([literals[h.name] for h in plan.placeholders])
+    first, back = distinct_rows([literals[h.name].dictionary_encode().indices.to_numpy(zero_copy_only=False)
+                                 for h in plan.placeholders])
     if len(first) < n:
         pick = pa.array(first)
         values = {k: v.iloc[first].reset_index(drop=True) for k, v in values.items()}
@@ -249,26 +251,6 @@ def render_values(plan: TemplatePlan, values: Mapping[str, pd.Series]) -> dict[s
     vals.append("}")
     out = {**_text_and_facts(plan, values, literals), "values": join(*vals)}
     return out if len(first) == n else {k: v.take(pa.array(back)) for k, v in out.items()}
-
-
-def distinct_rows(columns: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
-    """(first row of each distinct combination of the columns' values, in first-occurrence order; each row's
-    combination number), so that work done on the first rows is taken back to all rows."""
-    n = len(columns[0])
-    key = np.zeros(n, dtype=np.int64)
-    radix = 1
-    for col in columns:
-        enc = col.dictionary_encode()
-        size = max(len(enc.dictionary), 1)
-        if radix * size >= 2**62:  # too many combinations for one integer: combine what we have first
-            key, _ = pd.factorize(key)
-            radix = int(key.max()) + 1 if n else 1
-        key = key + radix * enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        radix *= size
-    back, uniques = pd.factorize(key)
-    first = np.empty(len(uniques), dtype=np.int64)
-    first[back[::-1]] = np.arange(n - 1, -1, -1)
-    return first, back
 
 
 def _text_and_facts(plan: TemplatePlan, values: Mapping[str, pd.Series],
