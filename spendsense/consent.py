@@ -15,10 +15,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
-from spendsense import sql
+from spendsense import memdb, sql
 
 ORDER_SQL_PATH = Path(__file__).with_name("consent_order.sql")
 DEFAULT_MAX_SKEW_S = 300.0
@@ -50,7 +49,7 @@ def status_sql(events_sql: str) -> str:
 
 def ranked(events: pd.DataFrame) -> pd.DataFrame:
     """The events (user_id, event, occurred_at, seq, any other columns) with events_after, oldest first."""
-    with duckdb.connect() as con:
+    with memdb.cursor() as con:
         con.register("consent_frame", events)
         return con.execute(f"select * from ({order_sql('select * from consent_frame')}) as r"
                            " order by user_id, events_after desc").df()
@@ -65,7 +64,7 @@ def latest_status(events: pd.DataFrame) -> pd.DataFrame:
         "occurred_at": events["occurred_at"].to_numpy() if "occurred_at" in events.columns else pd.NaT,
         "seq": events["seq"].to_numpy() if "seq" in events.columns else range(len(events)),
     })
-    with duckdb.connect() as con:
+    with memdb.cursor() as con:
         con.register("consent_frame", frame)
         return con.execute(status_sql("select * from consent_frame")).df()
 

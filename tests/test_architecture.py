@@ -24,7 +24,7 @@ LAYERS: dict[str, list[str]] = {
     "steps": ["generate", "ingest", "signals", "personas", "recommend", "evaluate", "profile"],
     "rules": ["content", "guardrails"],
     "store": ["sql", "opstore", "opstore_api", "opstore_pg", "consent", "runs", "schema"],
-    "foundation": ["config", "paths", "spendsense"],  # "spendsense": the package's own __init__
+    "foundation": ["config", "paths", "memdb", "spendsense"],  # "spendsense": the package's own __init__
 }
 # imports within one layer (importer, imported); everything else in a layer stays independent
 SAME_LAYER: set[tuple[str, str]] = {

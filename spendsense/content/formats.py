@@ -331,3 +331,16 @@ def quoted_texts(texts: pa.Array, fmt: str) -> pa.Array:
     if base in NUMERIC_FORMATS and json.dumps(unit)[1:-1] == unit:
         return join('"', texts, '"')
     return json_strings(texts)
+
+
+def distinct_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct combination of the columns' values, and each row's combination number."""
+    code, size = np.zeros(len(columns[0]), dtype=np.int64), 1
+    for column in columns:
+        values, uniques = pd.factorize(column)
+        if size * (len(uniques) + 1) >= 1 << 62:  # renumber the combinations so far before they could overflow
+            code, seen = pd.factorize(code)
+            size = len(seen)
+        code, size = code * (len(uniques) + 1) + values + 1, size * (len(uniques) + 1)
+    code = pd.factorize(code)[0]
+    return np.unique(code, return_index=True)[1], code

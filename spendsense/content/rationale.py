@@ -31,6 +31,7 @@ from spendsense.content.formats import (
     LIST_FORMAT,
     STRING,
     as_floats,
+    distinct_rows,
     format_value,
     format_values,
     join,
@@ -231,30 +232,44 @@ def render_template_rows(plan: TemplatePlan, inputs: pd.DataFrame, rows: np.ndar
 
 def render_values(plan: TemplatePlan, values: Mapping[str, pd.Series]) -> dict[str, pa.Array]:
     """Render one template from its placeholders' value columns (all present): text, facts and values as Arrow
-    strings, one per row."""
-    texts = {h.name: format_values(values[h.name], h.fmt) for h in plan.placeholders}
+    strings, one per row. Each distinct set of values (by their JSON literals, exact: floats round-trip) is
+    formatted and joined once and taken back to every row that has it."""
     literals = {h.name: json_values(values[h.name]) for h in plan.placeholders}
+    n = len(next(iter(values.values()))) if values else 0
+    if n == 0:
+        empty = pa.array([], STRING)
+        return {"text": empty, "facts": empty, "values": empty}
+    first, back = distinct_rows([literals[h.name].dictionary_encode().indices.to_numpy(zero_copy_only=False)
+                                 for h in plan.placeholders])
+    if len(first) < n:
+        pick = pa.array(first)
+        values = {k: v.iloc[first].reset_index(drop=True) for k, v in values.items()}
+        literals = {k: v.take(pick) for k, v in literals.items()}
+    vals: list = ["{"]
+    for i, h in enumerate(plan.placeholders):
+        vals += [f"{',' if i else ''}{json.dumps(h.name)}:", literals[h.name]]
+    vals.append("}")
+    out = {**_text_and_facts(plan, values, literals), "values": join(*vals)}
+    return out if len(first) == n else {k: v.take(pa.array(back)) for k, v in out.items()}
+
+
+def _text_and_facts(plan: TemplatePlan, values: Mapping[str, pd.Series],
+                    literals: Mapping[str, pa.Array]) -> dict[str, pa.Array]:
+    """The text and facts (JSON list of {signal, value, text}) of each row of value columns and their literals."""
+    texts = {h.name: format_values(values[h.name], h.fmt) for h in plan.placeholders}
     pieces: list = []
     for literal, name in plan.pieces:
         if literal:
             pieces.append(literal)
         if name is not None:
             pieces.append(texts[name])
-    n = len(next(iter(values.values()))) if values else 0
-    text = join(*pieces) if pieces else pa.array([""] * n, STRING)
     facts: list = ["["]
-    vals: list = ["{"]
     for i, h in enumerate(plan.placeholders):
-        sep = "," if i else ""
-        facts += [f'{sep}{{"signal":{json.dumps(h.column)},"value":', literals[h.name], ',"text":',
+        facts += [f'{"," if i else ""}{{"signal":{json.dumps(h.column)},"value":', literals[h.name], ',"text":',
                   quoted_texts(texts[h.name], h.fmt), "}"]
-        vals += [f"{sep}{json.dumps(h.name)}:", literals[h.name]]
     facts.append("]")
-    vals.append("}")
-    if n == 0:
-        empty = pa.array([], STRING)
-        return {"text": empty, "facts": empty, "values": empty}
-    return {"text": text, "facts": join(*facts), "values": join(*vals)}
+    n = len(next(iter(literals.values())))
+    return {"text": join(*pieces) if pieces else pa.array([""] * n, STRING), "facts": join(*facts)}
 
 
 # ------------------------------------------------------------------------------------ one row (per-row API)

@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from spendsense.content.formats import distinct_rows
 from spendsense.personas.assign import _json_threshold, _json_values
 from spendsense.personas.config import NEGATED_OPS, NONE_PERSONA_ID, NULL_OPS, PersonaConfig
 from spendsense.personas.phrases import SignalPhrase, SignalPhrases, format_number, format_values
@@ -128,19 +129,6 @@ def _per_row(elements: pa.Array, counts: np.ndarray, separator: str) -> pa.Array
 def _choose(condition: np.ndarray, when_true: pa.Array | pa.Scalar, when_false: pa.Array) -> pa.Array:
     """Row-wise pick between two text arrays."""
     return pc.if_else(pa.array(condition, pa.bool_()), when_true, when_false)
-
-
-def distinct_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The first row of each distinct combination of the columns' values, and each row's combination number."""
-    code, size = np.zeros(len(columns[0]), dtype=np.int64), 1
-    for column in columns:
-        values, uniques = pd.factorize(column)
-        if size * (len(uniques) + 1) >= 1 << 62:  # renumber the combinations so far before they could overflow
-            code, seen = pd.factorize(code)
-            size = len(seen)
-        code, size = code * (len(uniques) + 1) + values + 1, size * (len(uniques) + 1)
-    code = pd.factorize(code)[0]
-    return np.unique(code, return_index=True)[1], code
 
 
 def _text_inputs(flat: list[Flip], mask: np.ndarray, now: np.ndarray, target: np.ndarray, cost: np.ndarray,

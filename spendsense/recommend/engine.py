@@ -3,8 +3,8 @@
 `recommend()` prepares the inputs (inputs.py), runs the candidate funnel (select.py) over every consenting
 user-window at once, renders the chosen items' rationales and tone-checks them (rationales.py; an item whose
 rationale is rejected drops out and the next candidate takes its place), and assembles the six output tables as
-Arrow tables, one builder per table (assemble/), using an in-memory DuckDB for ids and list-valued columns. No I/O:
-reading and writing live in store.py and spendsense.pipeline.
+Arrow tables, one builder per table (assemble/), using a cursor on the shared in-memory DuckDB (spendsense.memdb)
+for ids and list-valued columns. No I/O: reading and writing live in store.py and spendsense.pipeline.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-import duckdb
 import numpy as np
 import pandas as pd
 
+from spendsense import memdb
 from spendsense.content import Catalog, Guardrails, ScoringConfig, rationale_inputs
 from spendsense.content.rationale import choose_templates
 from spendsense.recommend.assemble import (
@@ -155,7 +155,7 @@ def recommend(inputs: RecommendInputs, catalog: Catalog, scoring: ScoringConfig,
     facts = WindowFacts(inputs.as_of, versions, personas, features, subtype_bits, history,
                         status.set_index("user_id"), aligned_counterfactuals(keys, inputs.counterfactuals))
     users = inputs.users["user_id"].astype(str) if "user_id" in inputs.users else pd.Series(dtype=object)
-    with _LazyConnection() as con:
+    with memdb.cursor() as con:
         recs, rec_rows = recommendations_table(decisions, con, catalog, guardrails, personas)
         lap("recommendations")
         traces = trace_table(decisions, rec_rows)
@@ -173,21 +173,3 @@ def recommend(inputs: RecommendInputs, catalog: Catalog, scoring: ScoringConfig,
     lap("records")
     return RecommendOutputs(arrow, timings)
 
-
-class _LazyConnection:
-    """An in-memory DuckDB connection opened on first use (opening one costs more than a small batch's work)."""
-
-    def __init__(self) -> None:
-        self._con: duckdb.DuckDBPyConnection | None = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._con is not None:
-            self._con.close()
-
-    def __getattr__(self, name: str):
-        if self._con is None:
-            self._con = duckdb.connect()
-        return getattr(self._con, name)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from spendsense import sql
+from spendsense import memdb, sql
 from spendsense.recommend.tables import TABLE_COLUMNS
 
 OUTPUT_TABLES = ("recommendations", "recommendation_traces", "decision_contexts", "recommendation_shortfalls",
@@ -61,7 +60,7 @@ class RecommendOutputs:
 
     def decision_traces(self) -> pd.DataFrame:
         """Full decision traces (recommendation_id, run_id, user_id, window_days, trace JSON text)."""
-        with duckdb.connect() as con:
+        with memdb.cursor() as con:
             con.register("recommendations", self._arrow["recommendations"])
             con.register("recommendation_traces", self._arrow["recommendation_traces"])
             con.register("decision_contexts", self._arrow["decision_contexts"])
@@ -103,7 +102,7 @@ _EMPTY: dict[str, pa.Table] = {}
 def empty_outputs() -> RecommendOutputs:
     """Outputs with no rows (e.g. for a user without consent); the empty tables are typed once per process."""
     if not _EMPTY:
-        with duckdb.connect() as con:
+        with memdb.cursor() as con:
             for name in OUTPUT_TABLES:
                 cols = ", ".join(f'cast(null as {t}) as "{c}"' for c, t in TABLE_COLUMNS[name])
                 _EMPTY[name] = con.sql(f"select {cols} limit 0").to_arrow_table()

@@ -70,7 +70,8 @@ def tone_outcomes(texts: pa.Array, facts: pa.Array, guardrails) -> dict[str, obj
     final = texts
     matches = np.full(n, "[]", dtype=object)
     rules = np.full(n, "", dtype=object)
-    check = np.flatnonzero(tone_candidates(texts, guardrails))
+    distinct = texts.dictionary_encode()  # the pre-filter is a function of the text: once per distinct text
+    check = np.flatnonzero(tone_candidates(distinct.dictionary, guardrails)[distinct.indices.to_numpy()])
     if check.size:
         text_list = texts.take(pa.array(check)).to_pylist()
         fact_list = facts.take(pa.array(check)).to_pylist()

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spendsense import sql
+from spendsense import memdb, sql
 from spendsense.content import PERSONA_TAGS, ScoringConfig
 from spendsense.content.formats import STRING, join
 from spendsense.recommend.assemble.common import (
@@ -260,7 +260,7 @@ def criteria_matched(criteria: pd.Series, matched_bits: np.ndarray) -> pa.Array:
     inner = pc.utf8_slice_codeunits(arr, 2, -2)
     parts = pc.split_pattern(inner, "},{")
     if not pc.all(pc.equal(pc.list_value_length(parts), size)).as_py():
-        with duckdb.connect() as con:
+        with memdb.cursor() as con:
             con.register("crit", pa.table({"criteria": arr, "bits": pa.array(matched_bits)}))
             text, params = sql.query("recommend/criteria_matched.sql").bind(persona_ids=list(PERSONA_TAGS))
             return con.sql(text, params=params).to_arrow_table().column(0).combine_chunks()
