@@ -87,9 +87,12 @@ def bench_stage(stage: str, ctx: dict) -> dict | None:
         out = pipeline.recommend_step(warehouse, opstore, "bench", as_of, engine=ctx.get("engine", "duckdb"))
         return {"recommendations": int(out.arrow("recommendations").num_rows)}
     elif stage == "evaluate":
+        from spendsense.params import default_run_params
+
         (work / "run").mkdir(exist_ok=True)
-        pipeline.evaluate_step(warehouse, work / "run", opstore, ctx["dataset_dir"], as_of, replay_sample=50,
-                      latency_sample=20)
+        run = default_run_params()  # the nightly run's own samples; the probes time single users apart
+        pipeline.evaluate_step(warehouse, work / "run", opstore, ctx["dataset_dir"], as_of,
+                               replay_sample=run.replay_sample, latency_sample=run.latency_sample)
     elif stage == "publish":
         return _bench_publish(ctx)
     elif stage == "api":
