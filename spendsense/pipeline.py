@@ -217,7 +217,7 @@ def export_traces_step(con: duckdb.DuckDBPyConnection, run_dir: str | Path):
 
 
 def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Path, dataset_dir: str | Path,
-                  as_of: str | dt.date, replay_sample: int = 50, latency_sample: int = 0,
+                  as_of: str | dt.date, replay_sample: int = 50, latency_sample: int = 20,
                   config: EngineConfig | None = None):
     """Export the decision facts (decision_traces/), then compute every metric of the run and write metrics.json and
     metrics.csv."""

@@ -36,7 +36,7 @@ class EvaluationConfig(StrictModel):
     min_behaviors: int = 3
     fairness: FairnessConfig = FairnessConfig()
     replay_sample: int = 50
-    latency_sample: int = 0
+    latency_sample: int = 20
 
 
 def load_evaluation_config(path: Path | str | None = None) -> EvaluationConfig:
