@@ -42,7 +42,9 @@ REASON_REQUIRED = ("override", "suppress", "flag")
 CONSENT_COLUMNS = ("event_id", "user_id", "event", "occurred_at", "source", "actor")
 DELIVERY_COLUMNS = ("run_id", "user_id", "item_id", "kind")
 DELIVERY_FIELDS = ("delivery_id", "run_id", "user_id", "item_id", "kind", "recommendation_id", "delivered_at")
-DELIVERY_CACHE_KIB = 256 * 1024  # page cache while recording a run's deliveries (about 1.3M at 100k users)
+DELIVERY_CACHE_KIB = 256 * 1024  # least page cache while recording a run's deliveries (about 1.3M at 100k users)
+DELIVERY_CACHE_MAX_KIB = 2 * 1024 * 1024  # at most: the whole store plus the new rows, up to 2 GiB
+DELIVERY_ROW_KIB = 0.4  # a delivery row with its two index entries, rounded up (335 MB for 1.3M rows)
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 T = TypeVar("T")
@@ -486,17 +488,24 @@ def record_deliveries(con: sqlite3.Connection, df: pd.DataFrame) -> int:
             con.execute(*sql.query(QUERIES, "stage_deliveries__postgresql").bind())
             con.copy_rows("staged_deliveries", list(DELIVERY_FIELDS), rows)
             return con.execute(*sql.query(QUERIES, "insert_staged_deliveries__postgresql").bind()).rowcount
-    cache = con.execute("pragma cache_size").fetchone()[0]
-    con.execute(f"pragma cache_size = {-DELIVERY_CACHE_KIB}")  # the random-keyed indexes stay in memory
+    cache, temp_store = con.execute("pragma cache_size").fetchone()[0], con.execute("pragma temp_store").fetchone()[0]
+    stored_kib = con.execute("pragma page_count").fetchone()[0] * con.execute("pragma page_size").fetchone()[0] / 1024
+    wanted = min(DELIVERY_CACHE_MAX_KIB, max(DELIVERY_CACHE_KIB, int(stored_kib + n * DELIVERY_ROW_KIB)))
+    con.execute(f"pragma cache_size = {-wanted}")  # the random-keyed indexes stay in memory, never spilled
+    con.execute("pragma temp_store = memory")
     try:
-        with _write(con):
+        with _write(con):  # staged without indexes, then one INSERT ... SELECT in frame order
+            con.execute(*sql.query(QUERIES, "stage_deliveries").bind())
+            con.executemany("insert into temp.staged_deliveries (delivery_id, run_id, user_id, item_id, kind,"
+                            " recommendation_id, delivered_at) values (?, ?, ?, ?, ?, ?, ?)", rows)
             before = con.total_changes
-            con.executemany(
-                "insert into deliveries (delivery_id, run_id, user_id, item_id, kind, recommendation_id,"
-                " delivered_at) values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing", rows)
-            return con.total_changes - before
+            con.execute(*sql.query(QUERIES, "insert_staged_deliveries").bind())
+            added = con.total_changes - before
+            con.execute(*sql.query(QUERIES, "drop_staged_deliveries").bind())
+            return added
     finally:
         con.execute(f"pragma cache_size = {int(cache)}")
+        con.execute(f"pragma temp_store = {int(temp_store)}")
 
 
 def has_deliveries(con: sqlite3.Connection, run_id: str) -> bool:

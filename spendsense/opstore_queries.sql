@@ -16,6 +16,25 @@ from audit_log
 where target = $user_id and action in ('consent.granted', 'consent.revoked', 'consent.note')
 order by rowid
 
+-- name: stage_deliveries
+-- a run's deliveries are staged here first (no index, no trigger: appends only), seq keeping the frame's order
+create temporary table staged_deliveries (
+    seq integer primary key,
+    delivery_id text, run_id text, user_id text, item_id text, kind text, recommendation_id text,
+    delivered_at text
+)
+
+-- name: insert_staged_deliveries
+-- then moved into deliveries in one statement, in the frame's order (`where true`: SQLite's INSERT ... SELECT ...
+-- ON CONFLICT form)
+insert into deliveries (delivery_id, run_id, user_id, item_id, kind, recommendation_id, delivered_at)
+select delivery_id, run_id, user_id, item_id, kind, recommendation_id, delivered_at
+from staged_deliveries where true order by seq
+on conflict do nothing
+
+-- name: drop_staged_deliveries
+drop table temp.staged_deliveries
+
 -- name: stage_deliveries__postgresql
 -- a run's deliveries are COPYed here first (dropped at commit), seq keeping the frame's order
 create temporary table staged_deliveries (

@@ -316,7 +316,9 @@ def headline(metrics: dict, section: str = "summary") -> str:
         ("recommendations (education / offers)", f"{rec['total']:,} ({rec['education']:,} / {rec['offers']:,})"),
         ("pipeline time, amortized per user", f"{lat['total_seconds']:.1f} s, "
          + ("n/a (no users)" if lat["per_user_ms"] is None else f"{lat['per_user_ms']:.1f} ms")),
-        ("single-user recompute p50 / p95", f"{lat['single_user_p50_ms']} ms / {lat['single_user_p95_ms']} ms"),
+        ("single-user recompute p50 / p95",
+         f"{lat['single_user_p50_ms']} ms / {lat['single_user_p95_ms']} ms" if lat.get("single_user_sample")
+         else "not timed in this run (latency_sample 0; `spendsense bench` times it)"),
         ("fairness flags (unexplained ratio < 0.8)", metrics["fairness"]["flags"]),
     ]
     note = f"**{metrics['note']}**\n\n" if metrics.get("note") else ""

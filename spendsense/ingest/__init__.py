@@ -21,7 +21,9 @@ problem raises IngestError listing file, row and field of each (up to a cap) and
 - into the append-only raw store (`raw_store=`, spendsense.ingest.rawstore) as one batch: only rows that differ
   from the store's latest state become new versions; a sync response's `removed` ids become tombstones and its
   `next_cursor` is recorded per item; mode "replace" also tombstones rows absent from a table the batch gives
-  (mode "merge", the default, keeps them); nothing changed -> no batch; or
+  (mode "merge", the default, keeps them); nothing changed -> no batch. Each batch records its input's
+  fingerprint (spendsense.ingest.fingerprint): an input equal to the latest batch's is not validated or diffed
+  again (nothing to add), unless the operational store lacks some of the store's consent events; or
 - into a standalone warehouse (`db_path=`, `spendsense ingest --db`), whose raw tables are replaced in one
   transaction;
 
@@ -43,8 +45,9 @@ import duckdb
 import psycopg
 from tqdm.auto import tqdm
 
+from spendsense import opstore
 from spendsense import paths as paths_
-from spendsense.ingest import load, plaid_json, rawstore, readers, validate
+from spendsense.ingest import fingerprint, load, plaid_json, rawstore, readers, validate
 from spendsense.ingest.problems import KEEP_CAP, REPORT_CAP, IngestError, Problem
 from spendsense.schema import TABLE_ORDER
 
@@ -135,6 +138,9 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str | None = None, opsto
     started = time.perf_counter()
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     sources, problems = readers.discover(paths)
+    prints = fingerprint.input_fingerprint(sources) if raw_store is not None and not problems else None
+    if prints is not None and (same := _unchanged_input(Path(raw_store), prints, mode, opstore_path)) is not None:
+        return _unchanged_report(same, Path(raw_store), sources, started, opstore_path)
     json_sources = [s for s in sources if s.fmt == "json"]
     table_sources = [s for s in sources if s.fmt != "json"]
     bar = _Progress(progress, len(table_sources) + len(json_sources) + 2 * len(TABLE_ORDER))
@@ -171,11 +177,14 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str | None = None, opsto
                     n = len(problems) + total
                     raise IngestError(problems + recorded, n, summary if n > REPORT_CAP else None)
                 excluded = load.business_exclusions(con)
+                excluded_counts = dict(excluded)
                 batch = None
                 if raw_store is not None:
                     rows, batch = load.write_raw_store(con, Path(raw_store), views.given, mode,
                                                        tuple(s.name for s in sources),
-                                                       tick=lambda n: bar.step("load", n))
+                                                       tick=lambda n: bar.step("load", n),
+                                                       input_record={"fingerprint": prints, "notes": staging.notes,
+                                                                     "excluded": excluded_counts})
                 else:
                     rows = load.write_warehouse(con, Path(db_path), tick=lambda n: bar.step("load", n))
                 consent = load.consent_frame(con) if opstore_path is not None else None
@@ -205,4 +214,45 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str | None = None, opsto
         raw_store=str(Path(raw_store).resolve()) if raw_store is not None else None,
         batch=batch,
         batch_id=rawstore.latest_batch_id(raw_store) if raw_store is not None else None,
+    )
+
+
+def _unchanged_input(store: Path, prints: dict[str, str], mode: str, opstore_path) -> rawstore.Batch | None:
+    """The latest batch if this input equals its input (fingerprint) and re-ingesting it would change nothing:
+    merge after any mode, replace after replace; None otherwise, or when the operational store lacks one of the
+    store's consent events (the full ingest then imports them in file order)."""
+    found = rawstore.batches(store)
+    if not found or found[-1].input.get("fingerprint") != prints or not (mode == "merge" or found[-1].mode == mode):
+        return None
+    latest = found[-1]
+    if opstore_path is not None:
+        stored = rawstore.consent_event_ids(store, latest.batch_id)
+        if stored:
+            ops = opstore.connect(paths_.opstore_location(opstore_path))
+            try:
+                known = set(opstore.consent_events(ops)["event_id"])
+            finally:
+                ops.close()
+            if not stored <= known:
+                return None
+    return latest
+
+
+def _unchanged_report(latest: rawstore.Batch, store: Path, sources, started: float, opstore_path) -> IngestReport:
+    """The report of an ingest whose input equals the latest batch's: its recorded rows, nothing added."""
+    recorded = latest.input
+    excluded = dict(recorded.get("excluded", {}))
+    note = f"input unchanged since batch {latest.batch_id} (same fingerprint): not validated or compared again"
+    return IngestReport(
+        rows={t: int(recorded.get("rows", {}).get(t, 0)) for t in TABLE_ORDER},
+        business_accounts_excluded=excluded.pop("accounts", 0),
+        business_rows_excluded=excluded,
+        files=tuple(s.name for s in sources),
+        duration_s=time.perf_counter() - started,
+        db_path="",
+        opstore_path=paths_.opstore_shown(opstore_path),
+        notes=(*recorded.get("notes", ()), note),
+        raw_store=str(store.resolve()),
+        batch=None,
+        batch_id=latest.batch_id,
     )

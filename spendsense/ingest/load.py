@@ -49,9 +49,11 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def write_raw_store(con: duckdb.DuckDBPyConnection, store: Path, given: set[str], mode: str, files: tuple[str, ...],
-                    tick=lambda n: None) -> tuple[dict[str, int], rawstore.Batch | None]:
+                    tick=lambda n: None, input_record: dict | None = None
+                    ) -> tuple[dict[str, int], rawstore.Batch | None]:
     """Append the validated input to the raw store as one batch; returns rows per table and the batch (None when
-    nothing changed). Sync responses' `removed` ids become tombstones and their next_cursor is recorded per item."""
+    nothing changed). Sync responses' `removed` ids become tombstones and their next_cursor is recorded per item;
+    input_record (fingerprint, exclusions, notes) is recorded in the batch with the rows read."""
     rows: dict[str, int] = {}
     new = {}
     for table in TABLE_ORDER:
@@ -66,7 +68,8 @@ def write_raw_store(con: duckdb.DuckDBPyConnection, store: Path, given: set[str]
     con.execute(f"create or replace temp view derived_user_ids as select user_id__v as user_id"
                 f" from {templates.view('users')} where _src is null")
     batch = rawstore.write_batch(con, store, new, rows, given, mode, files, cursors,
-                                 _has_table(con, "json_removed"), stand_ins="derived_user_ids")
+                                 _has_table(con, "json_removed"), stand_ins="derived_user_ids",
+                                 input_record={**(input_record or {}), "rows": rows})
     return rows, batch
 
 

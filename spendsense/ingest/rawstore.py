@@ -50,6 +50,8 @@ class Batch:
     files: tuple[str, ...]
     changes: dict[str, dict[str, int]]  # table -> {"added", "modified", "removed"}
     cursors: dict[str, str] = field(default_factory=dict)  # item (user) -> /transactions/sync next_cursor
+    # the input it came from: fingerprint (spendsense.ingest.fingerprint), rows read, exclusions, notes
+    input: dict = field(default_factory=dict)
 
     def total(self, kind: str) -> int:
         """Rows of one kind (added, modified, removed) over all tables."""
@@ -106,7 +108,7 @@ def batches(store: Path | str) -> list[Batch]:
         if d.name.isdigit() and (d / BATCH_FILE).exists():
             raw = json.loads((d / BATCH_FILE).read_text(encoding="utf-8"))
             out.append(Batch(raw["batch_id"], raw["created_at"], raw["mode"], tuple(raw["files"]), raw["changes"],
-                             raw.get("cursors", {})))
+                             raw.get("cursors", {}), raw.get("input", {})))
     return out
 
 
@@ -144,6 +146,14 @@ def as_of_query(store: Path | str, table: str, batch_id: int) -> str:
     return sql.query("ingest/rawstore.sql", "as_of").fill(
         files=_files(store, table, ids), later_files=_files(store, table, ids[1:]), columns=columns,
         keys=_ident(table, PRIMARY_KEYS[table])).bind()[0]
+
+
+def consent_event_ids(store: Path | str, batch_id: int) -> set[str]:
+    """The event_ids of the store's consent events as of a batch."""
+    with duckdb.connect() as con:
+        text = sql.query("ingest/rawstore.sql", "event_ids").fill(current=as_of_query(store, "consent_events",
+                                                                                     batch_id)).bind()[0]
+        return {row[0] for row in con.execute(text).fetchall()}
 
 
 def create_run_views(con: duckdb.DuckDBPyConnection, store: Path | str, batch_id: int | None = None) -> int:
@@ -238,12 +248,12 @@ def _copy_batch_table(con: duckdb.DuckDBPyConnection, table: str, batch_id: int,
 
 def write_batch(con: duckdb.DuckDBPyConnection, store: Path | str, new_tables: dict[str, str], rows: dict[str, int],
                 given: set[str], mode: str, files: tuple[str, ...], new_cursors: dict[str, str],
-                sync_removed: bool, stand_ins: str | None = None) -> Batch | None:
+                sync_removed: bool, stand_ins: str | None = None, input_record: dict | None = None) -> Batch | None:
     """Append one batch: rows that differ from the store's latest state, tombstones, cursors; None if nothing changed.
 
     new_tables maps each raw table to the relation in con holding the batch's typed rows (store_columns order),
     rows to their row counts; stand_ins the relation of user_ids derived from accounts (they add a user the store
-    lacks, never modify one it has).
+    lacks, never modify one it has); input_record what the batch's input was (Batch.input).
     The batch folder is complete before it is renamed into batches/, and removed if anything fails before that.
     """
     if mode not in MODES:
@@ -269,7 +279,7 @@ def write_batch(con: duckdb.DuckDBPyConnection, store: Path | str, new_tables: d
             for table in TABLE_ORDER:
                 _copy_batch_table(con, table, batch_id, incoming / f"{table}.parquet")
             batch = Batch(batch_id, dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
-                          mode, tuple(files), changes, moved)
+                          mode, tuple(files), changes, moved, dict(input_record or {}))
             with (incoming / BATCH_FILE).open("w", encoding="utf-8") as fh:
                 fh.write(json.dumps(asdict(batch), indent=2) + "\n")
                 fh.flush()

@@ -76,3 +76,7 @@ where cur.transaction_id in (select transaction_id from json_removed where trans
 select cur.*
 from ({current}) as cur
 anti join {new} as n using ({keys})
+
+-- name: event_ids
+-- The consent events' ids of a state (the unchanged-input check: does the operational store hold them all?).
+select event_id from ({current}) as cur
