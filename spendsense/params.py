@@ -23,8 +23,8 @@ class RunParams(StrictModel):
     data_dir: Annotated[str, Field(min_length=1)] = "data/synthetic"
     runs_dir: Annotated[str, Field(min_length=1)] = "reports/runs"
     windows: Annotated[tuple[Annotated[int, Field(ge=1, le=3650)], ...], Field(min_length=1)] = (30, 180)
-    replay_sample: Annotated[int, Field(ge=0)] = 50
-    latency_sample: Annotated[int, Field(ge=0)] = 20
+    replay_sample: Annotated[int, Field(ge=0)] = 10
+    latency_sample: Annotated[int, Field(ge=0)] = 0
     raw_store: str | None = None  # None: a synthetic dataset's own store, else $SPENDSENSE_RAW_STORE or data/raw
     batch: Annotated[int, Field(ge=1)] | None = None  # raw-store batch the run reads; None: the latest
     engine: Literal["duckdb", "spark"] = "duckdb"

@@ -35,8 +35,8 @@ class EvaluationConfig(StrictModel):
     behaviors: dict[str, Trigger]  # a family counts as a detected behavior when its comparison holds
     min_behaviors: int = 3
     fairness: FairnessConfig = FairnessConfig()
-    replay_sample: int = 50
-    latency_sample: int = 20
+    replay_sample: int = 10
+    latency_sample: int = 0
 
 
 def load_evaluation_config(path: Path | str | None = None) -> EvaluationConfig:
