@@ -1,4 +1,6 @@
-"""One SparkSession for every Spark test (local[2], few shuffle partitions, no UI, bound to 127.0.0.1)."""
+"""One SparkSession for every Spark test (local[2], few shuffle partitions, no UI, bound to 127.0.0.1), tuned for
+tiny data: interpreted expressions instead of generated code and a JIT that stops at C1 (measured in
+docs/scale-out.md, "Parity tests": compiling is most of a small run's cost)."""
 
 import sys
 from pathlib import Path
@@ -16,6 +18,10 @@ TEST_CONF = {
     "spark.ui.showConsoleProgress": "false",
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
+    # tiny data: compiling generated code (Janino) and C2 JIT cost more CPU than the rows they would speed up
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
 }
 
 
