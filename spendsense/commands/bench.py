@@ -8,12 +8,13 @@ import datetime as dt
 HELP = "benchmark every pipeline stage at N users (wall time, peak memory, floor scan, single-user latency)"
 DESCRIPTION = """\
 Generate data for N users once (cached in data/bench/ by N and seed), then run each stage in its own
-process and record its wall time and peak resident memory: generate, ingest, signals, personas,
-recommend, evaluate, publish. In the same run it times the floor (one DuckDB scan of transactions
-aggregating amount per user and month) and prints the signals stage as a multiple of it, the single-user
-on-demand recompute (p50/p95 over up to 200 random users) and the dashboard's user-switch data access.
-Results go to reports/bench/<timestamp>_n<N>.json, and the run's table (machine, every stage's wall
-time, CPU time and peak memory, the probes, and issue 7's targets met or not) replaces the block for N
+process and record its wall time, CPU time and peak resident memory: generate, ingest (first, unchanged
+again, one day's batch), raw views, signals, personas, recommend, evaluate, publish. In the same run it
+times the floor (one DuckDB scan of transactions aggregating amount per user and month) and prints the
+signals stage as a multiple of it, the single-user on-demand recompute (p50/p95 over up to 200 random
+users), the dashboard's user-switch data access, first load and switch in headless Chromium, and the REST
+API under 16 clients. Results go to reports/bench/<timestamp>_n<N>.json, and the run's table (machine,
+every stage, the probes, and issue 17's targets met or not) replaces the block for N
 users in docs/performance.md (--no-doc leaves the docs alone). Run it on a quiet machine: every other
 busy process shows up in the wall times (the CPU times are less affected).
 
