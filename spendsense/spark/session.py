@@ -13,6 +13,8 @@ REQUIRED_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
+# defaults a user's conf may override: no console progress bars (the run prints its own progress per step)
+DEFAULT_CONF = {"spark.ui.showConsoleProgress": "false"}
 
 
 def spark_session(master: str | None = None, app_name: str = "spendsense", conf: dict[str, str] | None = None):
@@ -22,16 +24,19 @@ def spark_session(master: str | None = None, app_name: str = "spendsense", conf:
 
     if (master or DEFAULT_MASTER).startswith("local") and not configured_master():
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local workers: this interpreter's packages
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode binds loopback only
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
     elif not configured_master():
         builder = builder.master(DEFAULT_MASTER)
-    for key, value in {**(conf or {}), **REQUIRED_CONF}.items():
+    for key, value in {**DEFAULT_CONF, **(conf or {}), **REQUIRED_CONF}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     for key, value in REQUIRED_CONF.items():  # a session that already existed gets them too
         spark.conf.set(key, value)
+    if not os.environ.get("SPARK_CONF_DIR"):  # without the user's own log4j2 settings: errors only
+        spark.sparkContext.setLogLevel("ERROR")
     return spark
 
 
