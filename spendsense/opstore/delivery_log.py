@@ -1,0 +1,104 @@
+"""Delivery history in the operational store: what each run delivered to whom, recorded in one bulk
+transaction (idempotent: a delivery's id is a hash of its identity)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from spendsense import sql
+from spendsense.opstore.connection import (
+    QUERIES,
+    _check_columns,
+    _now,
+    _utc_text,
+    _utc_texts,
+    _write,
+    frame,
+    is_postgresql,
+)
+
+DELIVERY_COLUMNS = ("run_id", "user_id", "item_id", "kind")
+DELIVERY_FIELDS = ("delivery_id", "run_id", "user_id", "item_id", "kind", "recommendation_id", "delivered_at")
+DELIVERY_CACHE_KIB = 256 * 1024  # least page cache while recording a run's deliveries (about 1.3M at 100k users)
+DELIVERY_CACHE_MAX_KIB = 2 * 1024 * 1024  # at most: the whole store plus the new rows, up to 2 GiB
+DELIVERY_ROW_KIB = 0.4  # a delivery row with its two index entries, rounded up (335 MB for 1.3M rows)
+
+
+def delivery_ids(df: pd.DataFrame) -> pd.Series:
+    """Deterministic delivery ids: md5 (hex) of run_id, user_id, item_id, kind and recommendation_id."""
+    cols = ["run_id", "user_id", "item_id", "kind", "recommendation_id"]
+    keys = pa.table({c: pa.array((df[c] if c in df.columns else pd.Series(None, index=df.index, dtype=object))
+                                 .astype("string").fillna(""), type=pa.string()) for c in cols})
+    with duckdb.connect() as con:
+        con.register("delivery_keys", keys)
+        ids = con.execute("select md5(concat_ws(chr(31), run_id, user_id, item_id, kind, recommendation_id))"
+                          " as delivery_id from delivery_keys").fetchnumpy()["delivery_id"]
+    return pd.Series(np.asarray(ids, dtype=object), index=df.index, dtype=object)
+
+
+def _delivery_times(values: pd.Series) -> np.ndarray:
+    """delivered_at as stored text; each distinct value is formatted once (a run delivers at one instant)."""
+    if values.isna().any():
+        return _utc_texts(values, "delivered_at").to_numpy(dtype=object)  # raises, naming the column
+    codes, uniques = pd.factorize(values)
+    return _utc_texts(pd.Series(uniques), "delivered_at").to_numpy(dtype=object)[codes]
+
+
+def record_deliveries(con: sqlite3.Connection, df: pd.DataFrame) -> int:
+    """Append delivered items (run_id, user_id, item_id, kind[, recommendation_id, delivered_at]); returns rows added.
+
+    Recording the same deliveries twice adds nothing: delivery_id defaults to a hash of the row's identity.
+    """
+    _check_columns(df, DELIVERY_COLUMNS, "deliveries")
+    n = len(df)
+    now = _now()
+    text = lambda col: df[col].astype(str).to_numpy(dtype=object)
+    rec = (df["recommendation_id"].astype(object).where(df["recommendation_id"].notna(), None).to_numpy()
+           if "recommendation_id" in df.columns else np.full(n, None, dtype=object))
+    columns = [
+        text("delivery_id") if "delivery_id" in df.columns else delivery_ids(df).to_numpy(dtype=object),
+        text("run_id"), text("user_id"), text("item_id"), text("kind"), rec,
+        _delivery_times(df["delivered_at"]) if "delivered_at" in df.columns else np.full(n, now, dtype=object),
+    ]
+    rows = zip(*(column.tolist() for column in columns))  # streamed row by row, no list of row tuples
+    if is_postgresql(con):
+        with _write(con):  # COPY into a staging table, then one insert in frame order
+            con.execute(*sql.query(QUERIES, "stage_deliveries__postgresql").bind())
+            con.copy_rows("staged_deliveries", list(DELIVERY_FIELDS), rows)
+            return con.execute(*sql.query(QUERIES, "insert_staged_deliveries__postgresql").bind()).rowcount
+    cache, temp_store = con.execute("pragma cache_size").fetchone()[0], con.execute("pragma temp_store").fetchone()[0]
+    stored_kib = con.execute("pragma page_count").fetchone()[0] * con.execute("pragma page_size").fetchone()[0] / 1024
+    wanted = min(DELIVERY_CACHE_MAX_KIB, max(DELIVERY_CACHE_KIB, int(stored_kib + n * DELIVERY_ROW_KIB)))
+    con.execute(f"pragma cache_size = {-wanted}")  # the random-keyed indexes stay in memory, never spilled
+    con.execute("pragma temp_store = memory")
+    try:
+        with _write(con):  # staged without indexes, then one INSERT ... SELECT in frame order
+            con.execute(*sql.query(QUERIES, "stage_deliveries").bind())
+            con.executemany("insert into temp.staged_deliveries (delivery_id, run_id, user_id, item_id, kind,"
+                            " recommendation_id, delivered_at) values (?, ?, ?, ?, ?, ?, ?)", rows)
+            before = con.total_changes
+            con.execute(*sql.query(QUERIES, "insert_staged_deliveries").bind())
+            added = con.total_changes - before
+            con.execute(*sql.query(QUERIES, "drop_staged_deliveries").bind())
+            return added
+    finally:
+        con.execute(f"pragma cache_size = {int(cache)}")
+        con.execute(f"pragma temp_store = {int(temp_store)}")
+
+
+def has_deliveries(con: sqlite3.Connection, run_id: str) -> bool:
+    """Whether any delivery of this run is recorded (a run's deliveries are recorded in one transaction)."""
+    return con.execute("select 1 from deliveries where run_id = ? limit 1", (run_id,)).fetchone() is not None
+
+
+def deliveries(con: sqlite3.Connection, since=None) -> pd.DataFrame:
+    """Delivered items in recording order, optionally only those delivered at or after `since`."""
+    since_text = _utc_text(since) if since is not None else None
+    return frame(con, "select delivery_id, run_id, user_id, item_id, kind, recommendation_id, delivered_at"
+                      " from deliveries where ? is null or delivered_at >= ? order by rowid",
+                 (since_text, since_text), times=("delivered_at",))
