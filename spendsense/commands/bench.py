@@ -37,7 +37,8 @@ def register(subparsers) -> None:
     p.add_argument("--fresh", action="store_true", help="generate the data again even if cached (times generation)")
     p.add_argument("--no-doc", action="store_true", help="do not update docs/performance.md")
     p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
-                   help="engine of the signal, persona and recommend stages (default duckdb; spark: docs/scale-out.md)")
+                   help=("engine of the signal, persona and recommend stages (default duckdb; spark: docs/scale-out.md; "
+                         "the API and browser probes run with duckdb only)"))
     p.set_defaults(handler=handle)
 
 

@@ -15,6 +15,8 @@ REQUIRED_CONF = {
 }
 # defaults a user's conf may override: no console progress bars (the run prints its own progress per step)
 DEFAULT_CONF = {"spark.ui.showConsoleProgress": "false"}
+LOCAL_HEAP_SHARE, LOCAL_HEAP_MAX_GB = 0.5, 16  # local mode: the driver JVM is every executor; Spark's 1g spills
+LOCAL_PARTITIONS_PER_CORE = 4  # local mode: Spark's 200 shuffle partitions are 200 tiny tasks per shuffle
 
 
 def spark_session(master: str | None = None, app_name: str = "spendsense", conf: dict[str, str] | None = None):
@@ -22,15 +24,17 @@ def spark_session(master: str | None = None, app_name: str = "spendsense", conf:
     spark-defaults.conf (or spark-submit) sets, else local[*]; REQUIRED_CONF always applied."""
     from pyspark.sql import SparkSession
 
-    if (master or DEFAULT_MASTER).startswith("local") and not configured_master():
+    local = (master or DEFAULT_MASTER).startswith("local") and not configured_master()
+    if local:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local workers: this interpreter's packages
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode binds loopback only
     builder = SparkSession.builder.appName(app_name)
+    defaults = {**DEFAULT_CONF, **(local_conf(local_cores(master), physical_memory_bytes()) if local else {})}
     if master:
         builder = builder.master(master)
     elif not configured_master():
         builder = builder.master(DEFAULT_MASTER)
-    for key, value in {**DEFAULT_CONF, **(conf or {}), **REQUIRED_CONF}.items():
+    for key, value in {**defaults, **(conf or {}), **REQUIRED_CONF}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     for key, value in REQUIRED_CONF.items():  # a session that already existed gets them too
@@ -38,6 +42,28 @@ def spark_session(master: str | None = None, app_name: str = "spendsense", conf:
     if not os.environ.get("SPARK_CONF_DIR"):  # without the user's own log4j2 settings: errors only
         spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def local_conf(cores: int, memory_bytes: int) -> dict[str, str]:
+    """Local-mode defaults sized to the machine (measured in docs/scale-out.md): a driver heap of half its memory
+    (at most 16 GB, at least 1 GB) and 4 shuffle partitions per core."""
+    heap_gb = max(1, min(LOCAL_HEAP_MAX_GB, int(memory_bytes * LOCAL_HEAP_SHARE / 2**30)))
+    return {"spark.driver.memory": f"{heap_gb}g",
+            "spark.sql.shuffle.partitions": str(max(1, cores) * LOCAL_PARTITIONS_PER_CORE)}
+
+
+def local_cores(master: str | None) -> int:
+    """The cores a local master runs on: N of local[N] (or local[N,F]), else this machine's."""
+    inside = (master or DEFAULT_MASTER).partition("[")[2].rstrip("]").split(",")[0].strip()
+    return int(inside) if inside.isdigit() and int(inside) > 0 else os.cpu_count() or 1
+
+
+def physical_memory_bytes() -> int:
+    """This machine's physical memory (0 where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
 
 
 def configured_master() -> str | None:
