@@ -13,6 +13,7 @@ pyspark = pytest.importorskip("pyspark")
 
 TEST_CONF = {
     "spark.sql.shuffle.partitions": "2",
+    "spark.driver.memory": "1g",  # tiny data: Spark's own default, not the engine's half-of-RAM local default
     "spark.default.parallelism": "2",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
