@@ -154,9 +154,8 @@ class PeopleAccess:
                 "greeting_name": customer_view.greeting(self._run.user_names([user_id]).get(user_id), self.role)}
         if base["consent_status"] != "granted":
             return customer_view.refused(**base)
-        return customer_view.build(self.recommendations(user_id), self.catalog(),
-                                   self._replacement_label,
-                                   self.counterfactuals(user_id)["text_customer"], **base)
+        return customer_view.build(self._evidence.recommendation_rows(user_id), self.catalog(),
+                                   self._replacement_label, self._evidence.customer_texts(user_id), **base)
 
     def _replacement_label(self, recommendation_id: str, item_id: str) -> str:
         return {item: label for label, item in self.replacement_options(recommendation_id)}.get(item_id, item_id)

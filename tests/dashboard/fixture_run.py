@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from spendsense import runs, schema
+from spendsense.dashboard.data import serving
 
 XSS = "<script>alert(1)</script>"
 XSS_MERCHANT = "<img src=x onerror=alert(2)>Cafe"
@@ -312,6 +313,7 @@ def build_run(root: Path, run_id: str = "20261031T023000Z", publish: bool = True
     staged = runs.staging_dir(run_id, root)
     staged.mkdir(parents=True)
     build_warehouse(staged / runs.WAREHOUSE, run_id)
+    serving.write_index(staged / runs.WAREHOUSE)  # as every publish does (spendsense.notebook_runner)
     (staged / "metrics.json").write_text(json.dumps({"run_id": run_id, **METRICS}, indent=2))
     (staged / "params.yaml").write_text(yaml.safe_dump({"run_id": run_id, "as_of": AS_OF.isoformat()}))
     return runs.publish(staged, root) if publish else staged

@@ -20,7 +20,7 @@ STEPS = ["01_generate_data", "02_compute_signals", "03_assign_personas", "04_rec
 
 def test_a_run_publishes_every_output_and_points_latest_at_it(first_run, run_env):
     assert (run_env["runs"] / "latest").resolve() == first_run.resolve()
-    for name in ("warehouse.duckdb", "metrics.json", "metrics.csv", "report.html", "params.yaml", "run.log",
+    for name in ("warehouse.duckdb", "serving.sqlite", "metrics.json", "metrics.csv", "report.html", "params.yaml", "run.log",
                  "run.json"):
         assert (first_run / name).is_file(), name
     for step in STEPS:
@@ -40,6 +40,25 @@ def test_the_warehouse_holds_every_stage_table(first_run):
         users = con.execute("select count(*) from users").fetchone()[0]
         recs = con.execute("select count(distinct user_id) from recommendations").fetchone()[0]
     assert users == 40 and 0 < recs <= users
+
+
+def test_the_serving_index_answers_every_user_as_the_warehouse_does(first_run):
+    from spendsense.dashboard.data import serving
+    from spendsense.dashboard.data.run import PublishedRun
+
+    indexed, plain = PublishedRun(first_run), PublishedRun(first_run)
+    plain.serving.close()
+    plain.serving = None
+    users = [r[0] for r in plain.con.execute("select user_id from users order by 1").fetchall()]
+    rows = 0
+    for (file, name), table in serving.SERVES.items():
+        assert indexed.serving.answers(file, name), (name, table)  # a full run has every table the index copies
+        for user_id in users:
+            params = {"user_ids": [user_id]} if name in ("known_users", "user_names") else {"user_id": user_id}
+            got, want = indexed.rows(file, name, **params), plain.rows(file, name, **params)
+            assert sorted(got) == sorted(want) if name == "account_masks" else got == want, (name, user_id)
+            rows += len(want)
+    assert rows > 400  # users, masks, recommendations and counterfactuals of every user
 
 
 def test_the_published_warehouse_agrees_with_the_metrics_on_consent_skips(first_run):

@@ -145,17 +145,35 @@ class Evidence:
                                                "balance": float(current) + after})
         return out
 
+    def recommendation_rows(self, user_id: str) -> list[dict]:
+        """The user's recommendations as plain rows (warehouse columns, then review state), redacted for the role:
+        what one person's page or API call reads, without a frame's fixed costs."""
+        return self._recommendations(user_id)[1]
+
     def recommendations(self, user_id: str) -> pd.DataFrame:
+        columns, rows = self._recommendations(user_id)
+        return pd.DataFrame(rows, columns=columns)
+
+    def _recommendations(self, user_id: str) -> tuple[list[str], list[dict]]:
         if not self.run.has("recommendations"):
-            return pd.DataFrame(columns=["recommendation_id", "status"])
-        df = reviews.with_reviews(self._frame("recommendations", user_id), self.ops)
+            return ["recommendation_id", "status"], []
+        cur = self.run.execute(SQL, "recommendations", user_id=user_id)
+        names = [d[0] for d in cur.description]
+        rows = reviews.with_review_rows([dict(zip(names, r)) for r in cur.fetchall()], self.ops)
         redact = self.redactor(user_id)
-        for col in ("rationale", "title"):
-            if col in df:
-                df[col] = [redact(v) for v in df[col]]
-        if "facts" in df:
-            df["facts"] = [redact_deep(parse_json(f), redact) for f in df["facts"]]
-        return df
+        for row in rows:
+            for col in ("rationale", "title"):
+                if col in row:
+                    row[col] = redact(row[col])
+            if "facts" in row:
+                row["facts"] = redact_deep(parse_json(row["facts"]), redact)
+        return names + [c for c, _ in reviews.REVIEW_COLUMNS] + ["status"], rows
+
+    def customer_texts(self, user_id: str) -> list[str]:
+        """The supportive "what would change this" texts of the user's windows (none for older runs)."""
+        if not self.run.has("persona_counterfactuals"):
+            return []
+        return [r[4] for r in self.run.rows(SQL, "counterfactuals", user_id=user_id) if r[4] is not None]
 
     def traces(self, user_id: str) -> dict[str, DecisionTrace]:
         if not self.run.has("decision_traces"):

@@ -53,29 +53,30 @@ def refused(**base) -> CustomerPreview:
     return CustomerPreview(items=pd.DataFrame(columns=COLUMNS), message=msg, **base)
 
 
-def build(recs: pd.DataFrame, catalog: dict[str, dict], replacement_label: Callable[[str, str], str],
-          customer_texts: pd.Series, **base) -> CustomerPreview:
-    """The preview from the user's reviewed recommendations (`recs`, with status and replacement_item_id).
+def build(recs: list[dict], catalog: dict[str, dict], replacement_label: Callable[[str, str], str],
+          customer_texts: list[str], **base) -> CustomerPreview:
+    """The preview from the user's reviewed recommendations (`recs`: plain rows with status and
+    replacement_item_id, in the warehouse's order), over plain rows: one person's call pays no frame costs.
 
     replacement_label(recommendation_id, item_id): the label of an eligible replacement (for an item an override
     names that is not among the user's recommendations).
     """
-    if not len(recs):
+    if not recs:
         return CustomerPreview(items=pd.DataFrame(columns=COLUMNS), message="No recommendations in this run.",
                                **base)
-    held = set(recs.loc[recs["status"].isin(HOLDING_BACK), "item_id"])
-    shown = recs[recs["status"] == "approved"].assign(source="recommended")
-    by_item = recs.sort_values(["score", "window_days"], ascending=[False, True]).drop_duplicates("item_id")
-    by_item = by_item.set_index("item_id")
+    held = {r["item_id"] for r in recs if r["status"] in HOLDING_BACK}
+    shown = [{**r, "source": "recommended"} for r in recs if r["status"] == "approved"]
+    best: dict[str, dict] = {}  # per item, its best row: highest score, then the shorter window
+    for r in sorted(recs, key=_best_first):
+        best.setdefault(r["item_id"], r)
     replacements = []
-    for _, row in recs[recs["status"] == "overridden"].iterrows():
-        item = row["replacement_item_id"]
+    for row in recs:
+        item = row["replacement_item_id"] if row["status"] == "overridden" else None
         if is_missing(item):
             continue
-        if item in by_item.index:
-            rep = by_item.loc[item].to_dict()
-            rep.update(item_id=item, window_days=row["window_days"], recommendation_id=row["recommendation_id"],
-                       source="operator replacement")
+        if item in best:
+            rep = {**best[item], "item_id": item, "window_days": row["window_days"],
+                   "recommendation_id": row["recommendation_id"], "source": "operator replacement"}
         else:
             label = replacement_label(row["recommendation_id"], item)
             title = catalog.get(item, {}).get("title") or label.rsplit(" (", 1)[0]
@@ -84,25 +85,33 @@ def build(recs: pd.DataFrame, catalog: dict[str, dict], replacement_label: Calla
                    "score": row["score"], "window_days": row["window_days"],
                    "recommendation_id": row["recommendation_id"], "source": "operator replacement"}
         replacements.append(rep)
-    items = pd.concat([shown, pd.DataFrame(replacements)], ignore_index=True) if replacements else shown
-    items = items[~items["item_id"].isin(held)]
-    if len(items):
-        windows = items.groupby("item_id")["window_days"].agg(lambda w: sorted({int(x) for x in w}))
-        items = items.sort_values(["score", "window_days"], ascending=[False, True], kind="stable")
-        items = items.drop_duplicates("item_id").copy()
-        items["windows"] = items["item_id"].map(windows)
-        items = items.assign(_k=items["kind"].map(KIND_ORDER).fillna(2)).sort_values(
-            ["_k", "score"], ascending=[True, False], kind="stable").drop(columns="_k")
-    items["summary"] = [catalog.get(i, {}).get("summary") for i in items["item_id"]]
+    candidates = [r for r in shown + replacements if r["item_id"] not in held]
+    windows: dict[str, set[int]] = {}
+    for r in candidates:
+        windows.setdefault(r["item_id"], set()).add(int(r["window_days"]))
+    items: dict[str, dict] = {}
+    for r in sorted(candidates, key=_best_first):  # stable: ties keep the rows' order
+        items.setdefault(r["item_id"], r)
+    ordered = sorted(items.values(), key=lambda r: (KIND_ORDER.get(r["kind"], 2), -_score(r)))
+    rows = [{**{c: r.get(c) for c in COLUMNS}, "windows": sorted(windows[r["item_id"]]),
+             "summary": catalog.get(r["item_id"], {}).get("summary")} for r in ordered]
     notes = []
-    pending = int((recs["status"] == "pending").sum())
+    pending = sum(r["status"] == "pending" for r in recs)
     if pending:
         notes.append(f"{pending} recommendation(s) still pending review are not shown.")
     if held:
         notes.append(f"{len(held)} item(s) held back (flagged, suppressed or overridden).")
-    msg = "" if len(items) else "Nothing approved yet: the customer sees no recommendations."
-    for col in COLUMNS:
-        if col not in items:
-            items[col] = None
-    return CustomerPreview(items=items[COLUMNS].reset_index(drop=True), message=msg, notes=notes,
-                           what_would_change=list(dict.fromkeys(customer_texts.dropna())), **base)
+    msg = "" if rows else "Nothing approved yet: the customer sees no recommendations."
+    return CustomerPreview(items=pd.DataFrame(rows, columns=COLUMNS), message=msg, notes=notes,
+                           what_would_change=list(dict.fromkeys(t for t in customer_texts if not is_missing(t))),
+                           **base)
+
+
+def _score(row: dict) -> float:
+    score = row.get("score")
+    return float("-inf") if is_missing(score) else float(score)
+
+
+def _best_first(row: dict) -> tuple[float, int]:
+    """Sort key: higher score first, then the shorter window (pandas' sort put missing scores last too)."""
+    return -_score(row), int(row["window_days"])

@@ -46,14 +46,24 @@ def latest_reviews_of(ops: OpStore, recommendation_ids: list[str]) -> dict[str, 
     return out
 
 
-def with_reviews(recs: pd.DataFrame, ops: OpStore) -> pd.DataFrame:
-    """One user's recommendations with their latest review's columns and the resulting status."""
-    latest = latest_reviews_of(ops, recs["recommendation_id"].tolist())
-    for col, key in REVIEW_COLUMNS:
-        recs[col] = [latest.get(r, {}).get(key) for r in recs["recommendation_id"]]
-    recs["latest_review_id"] = recs["latest_review_id"].fillna("")  # "" = no review yet (opstore.NO_REVIEW)
-    recs["status"] = [STATUS_OF_ACTION.get(a, "pending") for a in recs["review_action"]]
-    return recs
+def review_state(recommendation_ids: list[str], ops: OpStore) -> dict[str, list]:
+    """The latest review's columns and the resulting status of each recommendation, as columns in that order
+    (latest_review_id "" = no review yet, opstore.NO_REVIEW; status pending until a review decides it)."""
+    found = latest_reviews_of(ops, list(recommendation_ids))
+    latest = [found.get(r, {}) for r in recommendation_ids]
+    state = {col: [got.get(key) for got in latest] for col, key in REVIEW_COLUMNS}
+    state["latest_review_id"] = [r if r is not None else "" for r in state["latest_review_id"]]
+    state["status"] = [STATUS_OF_ACTION.get(a, "pending") for a in state["review_action"]]
+    return state
+
+
+def with_review_rows(rows: list[dict], ops: OpStore) -> list[dict]:
+    """One user's recommendations as plain rows, each given its review state (review_state), in place."""
+    state = review_state([r["recommendation_id"] for r in rows], ops)
+    for i, row in enumerate(rows):
+        for col, values in state.items():
+            row[col] = values[i]
+    return rows
 
 
 def status_all(run: PublishedRun, ops: OpStore) -> pd.DataFrame:

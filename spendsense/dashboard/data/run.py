@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from spendsense import runs, sql
+from spendsense.dashboard.data.serving import ServingIndex
 
 SQL = "dashboard/data/run.sql"
 METRICS_FILE = "metrics.json"
@@ -43,6 +44,7 @@ class PublishedRun:
         self.con = duckdb.connect(str(warehouse), read_only=True)
         self.con.execute(*sql.query(SQL, "session_settings").bind())
         self.run_dir, self.warehouse = run_dir, warehouse
+        self.serving = ServingIndex.beside(warehouse)  # per-user lookups in SQLite, when the run has the index
         self.tables = {r[0] for r in self.rows(SQL, "tables")}
         self.run_id = self._run_id()
         self.as_of = self._as_of()
@@ -57,11 +59,17 @@ class PublishedRun:
 
     def close(self) -> None:
         self.con.close()
+        if self.serving is not None:
+            self.serving.close()
 
     # ------------------------------------------------------------------------ queries (named, from .sql files)
 
-    def execute(self, file: str, name: str, **params) -> duckdb.DuckDBPyConnection:
-        """Run one named query of a .sql file with its parameters (names checked against the text)."""
+    def execute(self, file: str, name: str, **params):
+        """Run one named query of a .sql file with its parameters (names checked against the text); a per-user
+        lookup the run's serving index answers (serving.SERVES) goes there, with the same rows."""
+        if self.serving is not None and self.serving.answers(file, name):
+            sql.query(file, name).bind(**params)  # the same parameter check as the warehouse query's
+            return self.serving.execute(name, **params)
         return self.con.execute(*sql.query(file, name).bind(**params))
 
     def frame(self, file: str, name: str, **params) -> pd.DataFrame:
