@@ -19,6 +19,7 @@ parameters; the fragments come from one small helper per module, built from iden
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,6 +32,8 @@ _SKIP = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _SLOT = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _SKIP_OR_SLOT = re.compile(f"(?:{_SKIP.pattern})|{_SLOT.pattern}", re.DOTALL)
+STAT_INTERVAL_SECONDS = 1.0
+_STAT_SEEN: dict[str | Path, tuple[float, Path, int]] = {}  # file -> (when its mtime was read, path, mtime)
 _PSYCOPG_TOKEN = re.compile(f"({_SKIP.pattern})|{_PARAM.pattern}|[?%]", re.DOTALL)
 
 
@@ -127,12 +130,19 @@ def _load(path: Path, mtime_ns: int) -> dict[str, Query]:
 
 
 def queries(file: str | Path) -> dict[str, Query]:
-    """Every query of one file (a path relative to the spendsense package, or absolute), by name."""
+    """Every query of one file (a path relative to the spendsense package, or absolute), by name; an edited file
+    is read again (its modification time is looked at most once a second: a served request runs many queries)."""
+    now = time.monotonic()
+    seen = _STAT_SEEN.get(file)
+    if seen is not None and now - seen[0] < STAT_INTERVAL_SECONDS:
+        return _load(seen[1], seen[2])
     path = Path(file) if Path(file).is_absolute() else PACKAGE_DIR / file
     try:
-        return _load(path, path.stat().st_mtime_ns)
+        mtime = path.stat().st_mtime_ns
     except FileNotFoundError:
         raise SqlError(f"no SQL file {file}") from None
+    _STAT_SEEN[file] = (now, path, mtime)
+    return _load(path, mtime)
 
 
 def query(file: str | Path, name: str | None = None) -> Query:

@@ -11,6 +11,7 @@ CONDA_NAMES = {"python-duckdb": "duckdb"}  # conda-forge package name -> PyPI na
 
 
 def _split(spec: str) -> tuple[str, str]:
+    spec = spec.split(";")[0]  # an environment marker (pip) has no conda equivalent: conda picks per platform
     name, constraint = re.match(r"^([A-Za-z0-9_.\-]+)\s*(.*)$", spec.strip()).groups()
     return name.lower(), constraint.replace(" ", "")
 

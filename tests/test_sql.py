@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import duckdb
 import pytest
 
@@ -87,3 +89,14 @@ def test_psycopg_text_translates_parameters_and_keeps_literals():
     assert sql.psycopg_text(text) == (
         "select '$kept ?', \"a%%b\" from t -- $comment ?\n"
         "where x = %(x)s and y like 'a%%' and z = %s and w %% 2 = 0 and v = %(x)s")
+
+
+def test_an_edited_file_is_read_again(tmp_path, monkeypatch):
+    f = tmp_path / "edited.sql"
+    f.write_text("select 1 as v\n")
+    assert "1" in sql.query(f).text
+    f.write_text("select 2 as v -- edited\n")
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))  # a later modification time
+    assert "1" in sql.query(f).text  # within a second: the modification time is not looked at again
+    monkeypatch.setattr(sql, "STAT_INTERVAL_SECONDS", 0.0)
+    assert "2" in sql.query(f).text

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import math
 import sqlite3
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from spendsense.api.errors import ConsentRequired, Forbidden, NotFound, Unavaila
 from spendsense.dashboard.access import AccessDenied, DashboardData, NoPublishedRun
 
 CACHED_VIEWS = 32
+LATEST_CHECK_SECONDS = 1.0  # a newly published run is served within a second
 CUSTOMER_VIEW_ROLE = "operator"  # a customer reads their own data through the masked operator view
 
 
@@ -63,6 +65,7 @@ class Views:
         self.runs_root = Path(runs_root) if runs_root else None
         self.opstore_path = paths.opstore_location(opstore_path or None)
         self._views: OrderedDict[tuple[str, str], DashboardData] = OrderedDict()
+        self._checked: dict[tuple[str, str], float] = {}  # view key -> when `latest` was last looked at
         self._con: sqlite3.Connection | None = None
 
     # ------------------------------------------------------------------ connections
@@ -90,12 +93,20 @@ class Views:
                 self._views[key] = view
                 if len(self._views) > CACHED_VIEWS:
                     self._views.popitem(last=False)[1].close()
-            elif view.latest_differs():
+            elif self._newer_run_published(key, view):
                 view.reload()
         except NoPublishedRun:
             raise Unavailable("no published run yet: run the pipeline first") from None
         self._views.move_to_end(key)
         return view
+
+    def _newer_run_published(self, key: tuple[str, str], view: DashboardData) -> bool:
+        """Whether a run newer than the view's has been published (looked at most once a second per view)."""
+        now = time.monotonic()
+        if now - self._checked.get(key, -LATEST_CHECK_SECONDS) < LATEST_CHECK_SECONDS:
+            return False
+        self._checked[key] = now
+        return view.latest_differs()
 
     def close(self) -> None:
         for view in self._views.values():

@@ -154,7 +154,7 @@ class PeopleAccess:
                 "greeting_name": customer_view.greeting(self._run.user_names([user_id]).get(user_id), self.role)}
         if base["consent_status"] != "granted":
             return customer_view.refused(**base)
-        return customer_view.build(self._evidence.recommendation_rows(user_id), self.catalog(),
+        return customer_view.build(self._evidence.recommendation_rows(user_id, with_facts=False), self.catalog(),
                                    self._replacement_label, self._evidence.customer_texts(user_id), **base)
 
     def _replacement_label(self, recommendation_id: str, item_id: str) -> str:

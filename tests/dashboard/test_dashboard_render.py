@@ -93,10 +93,10 @@ def test_streams_render_merchant_markup_as_text():
 
 
 def test_email_preview_is_escaped_standalone_and_script_free():
-    items = pd.DataFrame([{"item_id": "edu_autopay", "kind": "education", "title": f"Autopay {XSS}",
-                           "summary": None, "rationale": f"Because {XSS}", "disclosure": fixture_run.DISCLOSURE}])
+    items = [{"item_id": "edu_autopay", "kind": "education", "title": f"Autopay {XSS}",
+              "summary": None, "rationale": f"Because {XSS}", "disclosure": fixture_run.DISCLOSURE}]
     preview = CustomerPreview(user_id="u001", greeting_name="<b>Jane</b>", consent_status="granted", run_id="r1",
-                              items=items)
+                              rows=items)
     body = preview_body_html(preview)
     assert "Hi &lt;b&gt;Jane&lt;/b&gt;," in body and f"Autopay {XSS_ESCAPED}" in body
     page = email_html(preview)
@@ -106,8 +106,7 @@ def test_email_preview_is_escaped_standalone_and_script_free():
 
 def test_revoked_preview_body_says_so_and_lists_nothing():
     preview = CustomerPreview(user_id="u001", greeting_name="Jane", consent_status="revoked", run_id="r1",
-                              items=pd.DataFrame(columns=["item_id", "kind"]),
-                              message="Consent revoked: this customer sees no recommendations.")
+                              rows=[], message="Consent revoked: this customer sees no recommendations.")
     body = preview_body_html(preview)
     assert "Consent revoked" in body and "ss-item" not in body
 
@@ -128,9 +127,9 @@ def test_what_would_change_and_admitted_by_are_shown_escaped():
                               "matched_personas": ["high_utilization"], "criteria": [],
                               "text_operator": "Interest charged from $42 to $0 → none"}])
     assert "What would change this:</b> Interest charged from $42 to $0 → none" in personas_html(personas)
-    items = pd.DataFrame([{"item_id": "a", "kind": "education", "title": "T", "summary": None, "rationale": "R",
-                           "disclosure": fixture_run.DISCLOSURE}])
+    items = [{"item_id": "a", "kind": "education", "title": "T", "summary": None, "rationale": "R",
+              "disclosure": fixture_run.DISCLOSURE}]
     preview = CustomerPreview(user_id="u001", greeting_name="Jane", consent_status="granted", run_id="r1",
-                              items=items, what_would_change=[f"If your savings grew by 2%, {XSS}"])
+                              rows=items, what_would_change=[f"If your savings grew by 2%, {XSS}"])
     body = preview_body_html(preview)
     assert "What could change what you see" in body and "If your savings grew by 2%" in body and XSS not in body

@@ -29,11 +29,11 @@ async def recommendations(user_id: str, request: Request, who: Caller, v: Store,
     if preview.consent_status != "granted" and who.role != "admin":
         raise ConsentRequired("this user has not granted consent; their data is not shown")
     body = {"user_id": user_id, "run_id": preview.run_id, "as_of": preview.as_of,
-            "consent_status": preview.consent_status, "items": records(preview.items),
+            "consent_status": preview.consent_status, "items": plain(preview.rows),
             "disclosure": preview.disclosure, "notes": preview.notes,
             "what_would_change": preview.what_would_change}
     if include == "trace":
         body["recommendations"] = records(data.recommendations(user_id))
         body["traces"] = plain(data.traces(user_id))
-    request.app.state.metrics.recommendations_served.inc(len(preview.items))
+    request.app.state.metrics.recommendations_served.inc(len(preview.rows))
     return envelope(request, body, preview.message)

@@ -8,7 +8,7 @@ opstore's rowid; events only in the warehouse copy count as recorded before all 
 from __future__ import annotations
 
 import sqlite3
-from contextlib import closing
+import threading
 
 import pandas as pd
 
@@ -19,6 +19,7 @@ from spendsense.dashboard.data.run import PublishedRun
 from spendsense.dashboard.data.store import OpStore
 
 SQL = "dashboard/data/consent.sql"
+_SCRATCH = threading.local()  # one scratch database per thread: sqlite3 connections stay in their thread
 COLUMNS = ["event_id", "user_id", "event", "occurred_at", "source", "actor", "recorded_at", "origin"]
 
 
@@ -57,12 +58,21 @@ def events(run: PublishedRun | None, ops: OpStore, user_id: str | None = None) -
     return consent_rule.ranked(merged)[COLUMNS + ["events_after"]]
 
 
+def _scratch() -> sqlite3.Connection:
+    """This thread's in-memory SQLite database with the empty scratch table (made once per thread)."""
+    con = getattr(_SCRATCH, "con", None)
+    if con is None:
+        con = _SCRATCH.con = sqlite3.connect(":memory:")
+        con.execute(sql.query(SQL, "scratch_table").bind()[0])
+    return con
+
+
 def user_events(run: PublishedRun | None, ops: OpStore, user_id: str) -> list[dict]:
     """One user's events, oldest first, as plain rows with `events_after`: what a user switch reads.
 
-    The same rule as `events` (consent_order.sql), run over the user's few rows in a throwaway in-memory SQLite
-    database: well under a millisecond, where `spendsense.consent.ranked` opens a fresh DuckDB (tens of
-    milliseconds) and pandas' per-frame costs add as much again.
+    The same rule as `events` (consent_order.sql), run over the user's few rows in an in-memory SQLite
+    database (one per thread, emptied after each use): well under a millisecond, where
+    `spendsense.consent.ranked` opens a fresh DuckDB (tens of milliseconds) and pandas adds as much again.
     """
     cur = ops.execute(SQL, "opstore_events_of_user", user_id=user_id)
     names = [d[0] for d in cur.description]
@@ -73,12 +83,14 @@ def user_events(run: PublishedRun | None, ops: OpStore, user_id: str) -> list[di
     if not rows:
         return []
     insert = sql.query(SQL, "scratch_insert")
-    with closing(sqlite3.connect(":memory:")) as con:
-        con.execute(sql.query(SQL, "scratch_table").bind()[0])
+    con = _scratch()
+    try:
         con.executemany(insert.text, [insert.bind(**{k: r[k] for k in insert.params})[1] for r in rows])
         cur = con.execute(consent_rule.order_sql(sql.query(SQL, "scratch_events").bind()[0]))
         names = [d[0] for d in cur.description]
         ranked = [dict(zip(names, r)) for r in cur.fetchall()]
+    finally:
+        con.execute(sql.query(SQL, "scratch_clear").text)
     ranked.sort(key=lambda r: -r["events_after"])  # ranked's order: oldest (most events after it) first
     return [{c: r[c] for c in COLUMNS + ["events_after"]} for r in ranked]
 

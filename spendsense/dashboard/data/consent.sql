@@ -17,13 +17,16 @@ from consent_events
 where $user_id is null or user_id = $user_id
 
 -- name: scratch_table
--- one user's events, ranked in a throwaway in-memory SQLite database (dashboard.data.consent.ranked_few)
+-- one user's events, ranked in an in-memory SQLite database kept per thread (dashboard.data.consent.user_events)
 create table scratch_events (event_id text, user_id text, event text, occurred_at text, source text, actor text,
                              recorded_at text, origin text, seq integer)
 
 -- name: scratch_insert
 insert into scratch_events values ($event_id, $user_id, $event, $occurred_at, $source, $actor, $recorded_at,
                                    $origin, $seq)
+
+-- name: scratch_clear
+delete from scratch_events
 
 -- name: scratch_events
 select * from scratch_events

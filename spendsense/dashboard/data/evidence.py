@@ -145,16 +145,17 @@ class Evidence:
                                                "balance": float(current) + after})
         return out
 
-    def recommendation_rows(self, user_id: str) -> list[dict]:
+    def recommendation_rows(self, user_id: str, with_facts: bool = True) -> list[dict]:
         """The user's recommendations as plain rows (warehouse columns, then review state), redacted for the role:
-        what one person's page or API call reads, without a frame's fixed costs."""
-        return self._recommendations(user_id)[1]
+        what one person's page or API call reads, without a frame's fixed costs (with_facts=False: without the
+        `facts` column, which the customer's view never shows)."""
+        return self._recommendations(user_id, with_facts)[1]
 
     def recommendations(self, user_id: str) -> pd.DataFrame:
         columns, rows = self._recommendations(user_id)
         return pd.DataFrame(rows, columns=columns)
 
-    def _recommendations(self, user_id: str) -> tuple[list[str], list[dict]]:
+    def _recommendations(self, user_id: str, with_facts: bool = True) -> tuple[list[str], list[dict]]:
         if not self.run.has("recommendations"):
             return ["recommendation_id", "status"], []
         cur = self.run.execute(SQL, "recommendations", user_id=user_id)
@@ -165,7 +166,9 @@ class Evidence:
             for col in ("rationale", "title"):
                 if col in row:
                     row[col] = redact(row[col])
-            if "facts" in row:
+            if not with_facts:
+                row.pop("facts", None)
+            elif "facts" in row:
                 row["facts"] = redact_deep(parse_json(row["facts"]), redact)
         return names + [c for c, _ in reviews.REVIEW_COLUMNS] + ["status"], rows
 

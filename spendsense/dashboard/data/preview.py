@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 
@@ -32,12 +33,17 @@ class CustomerPreview:
     greeting_name: str
     consent_status: str
     run_id: str
-    items: pd.DataFrame
+    rows: list[dict]  # the items shown, each with every key of COLUMNS, in display order
     message: str = ""
     disclosure: str = DISCLOSURE
     as_of: str = ""
     notes: list[str] = field(default_factory=list)
     what_would_change: list[str] = field(default_factory=list)  # supportive customer texts, one per distinct text
+
+    @cached_property
+    def items(self) -> pd.DataFrame:
+        """The items shown as a frame (COLUMNS), for the dashboard's views."""
+        return pd.DataFrame(self.rows, columns=COLUMNS)
 
 
 def greeting(name: object, role: str) -> str:
@@ -50,7 +56,7 @@ def refused(**base) -> CustomerPreview:
     """The preview of a user without granted consent (base["consent_status"]): nothing."""
     msg = ("Consent revoked: this customer sees no recommendations." if base["consent_status"] == "revoked"
            else "No consent on record: this customer sees no recommendations.")
-    return CustomerPreview(items=pd.DataFrame(columns=COLUMNS), message=msg, **base)
+    return CustomerPreview(rows=[], message=msg, **base)
 
 
 def build(recs: list[dict], catalog: dict[str, dict], replacement_label: Callable[[str, str], str],
@@ -62,8 +68,7 @@ def build(recs: list[dict], catalog: dict[str, dict], replacement_label: Callabl
     names that is not among the user's recommendations).
     """
     if not recs:
-        return CustomerPreview(items=pd.DataFrame(columns=COLUMNS), message="No recommendations in this run.",
-                               **base)
+        return CustomerPreview(rows=[], message="No recommendations in this run.", **base)
     held = {r["item_id"] for r in recs if r["status"] in HOLDING_BACK}
     shown = [{**r, "source": "recommended"} for r in recs if r["status"] == "approved"]
     best: dict[str, dict] = {}  # per item, its best row: highest score, then the shorter window
@@ -102,7 +107,7 @@ def build(recs: list[dict], catalog: dict[str, dict], replacement_label: Callabl
     if held:
         notes.append(f"{len(held)} item(s) held back (flagged, suppressed or overridden).")
     msg = "" if rows else "Nothing approved yet: the customer sees no recommendations."
-    return CustomerPreview(items=pd.DataFrame(rows, columns=COLUMNS), message=msg, notes=notes,
+    return CustomerPreview(rows=rows, message=msg, notes=notes,
                            what_would_change=list(dict.fromkeys(t for t in customer_texts if not is_missing(t))),
                            **base)
 
