@@ -19,8 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from spendsense import paths, sql
-from spendsense.dashboard.data import serving
+from spendsense import paths, serving, sql
 
 # ingest: the first ingest into a fresh raw store; ingest_again: the same unchanged dataset again (what
 # `spendsense run` on a synthetic source does every run: recognised by its fingerprint); ingest_day: an

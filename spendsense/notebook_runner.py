@@ -182,7 +182,7 @@ def run_pipeline(params: RunParams, run_id: str | None = None, wait: bool = Fals
                 echo(f"withheld {len(withheld)} user(s) whose consent changed during the run")
                 log.info("withheld users whose consent changed during the run: %s", ", ".join(withheld))
             if (staged / runs.WAREHOUSE).exists():  # after the withhold: the index holds what is published
-                from spendsense.dashboard.data import serving
+                from spendsense import serving
 
                 serving.write_index(staged / runs.WAREHOUSE)
         except BaseException as exc:

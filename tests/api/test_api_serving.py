@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from spendsense import runs
-from spendsense.dashboard.data import serving
+from spendsense import runs, serving
 
 
 def test_api_answers_the_same_without_the_index(runs_root, make_app, token):

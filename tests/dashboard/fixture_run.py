@@ -18,8 +18,7 @@ import duckdb
 import pandas as pd
 import yaml
 
-from spendsense import runs, schema
-from spendsense.dashboard.data import serving
+from spendsense import runs, schema, serving
 
 XSS = "<script>alert(1)</script>"
 XSS_MERCHANT = "<img src=x onerror=alert(2)>Cafe"

@@ -9,8 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from spendsense import runs
-from spendsense.dashboard.data import serving
+from spendsense import runs, serving
 from spendsense.dashboard.data.run import PublishedRun
 
 UNORDERED = {"account_masks", "known_users", "user_names"}  # the warehouse query sets no order either

@@ -43,7 +43,7 @@ def test_the_warehouse_holds_every_stage_table(first_run):
 
 
 def test_the_serving_index_answers_every_user_as_the_warehouse_does(first_run):
-    from spendsense.dashboard.data import serving
+    from spendsense import serving
     from spendsense.dashboard.data.run import PublishedRun
 
     indexed, plain = PublishedRun(first_run), PublishedRun(first_run)

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from spendsense import runs, sql
-from spendsense.dashboard.data.serving import ServingIndex
+from spendsense.serving import ServingIndex
 
 SQL = "dashboard/data/run.sql"
 METRICS_FILE = "metrics.json"

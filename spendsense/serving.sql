@@ -1,8 +1,8 @@
--- The published run's serving index (SQLite, written once before publish by spendsense.dashboard.data.serving):
+-- The published run's serving index (SQLite, written once before publish by spendsense.serving):
 -- the per-user rows that one person's page or API call reads, indexed by user_id. A DuckDB statement costs
 -- milliseconds to bind whatever it reads; an indexed SQLite lookup costs tens of microseconds.
 -- Sections `source_<table>` read the warehouse (DuckDB); every other section answers, on SQLite, the DuckDB
--- query of the same name in the file spendsense.dashboard.data.serving.SERVES names, with the same rows.
+-- query of the same name in the file spendsense.serving.SERVES names, with the same rows.
 
 -- name: source_users
 select user_id, name from users

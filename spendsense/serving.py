@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from spendsense import sql
 
-SQL = "dashboard/data/serving.sql"
+SQL = "serving.sql"
 FILE = "serving.sqlite"
 # warehouse table -> (the index's table, the warehouse tables it needs)
 TABLES = {"users": ("users",), "account_masks": ("accounts",), "recommendations": ("recommendations",),
