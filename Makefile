@@ -37,7 +37,7 @@ test: $(STAMP)  ## run the whole test suite (unit, notebooks through papermill, 
 test-fast: $(STAMP)  ## tests without notebooks and browser
 	$(BIN)/python -m pytest -m "not slow and not browser" $(ARGS)
 
-test-spark: $(STAMP)  ## the Spark tests plus the 2,000-user Spark-vs-DuckDB parity run (not part of make test)
+test-spark: $(STAMP)  ## the Spark tests plus the 2,000-user and standalone-cluster Spark-vs-DuckDB parity runs (not part of make test)
 	SPENDSENSE_SPARK_PARITY=1 $(BIN)/python -m pytest tests/spark $(ARGS)
 
 lab: $(STAMP)  ## open JupyterLab on the notebooks

@@ -12,7 +12,6 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import re
 import resource
 import shutil
 import tempfile
@@ -20,6 +19,7 @@ import time
 from pathlib import Path
 
 from spendsense import paths, serving, sql
+from spendsense.bench_report import target_checks
 
 # ingest: the first ingest into a fresh raw store; ingest_again: the same unchanged dataset again (what
 # `spendsense run` on a synthetic source does every run: recognised by its fingerprint); ingest_day: an
@@ -29,30 +29,6 @@ STAGES = ("generate", "ingest", "ingest_again", "ingest_day", "raw_views", "sign
           "evaluate", "publish")
 NIGHTLY_STAGES = ("ingest_day", "raw_views", "signals", "personas", "recommend", "evaluate", "publish")
 RUN_STAGES = ("raw_views", "signals", "personas", "recommend", "evaluate", "publish")  # a run, store loaded
-TARGET_USERS = 100_000
-# targets on the project's machine kind (2 cores, 24 GB): (report key, limit, unit, measure, applies only at
-# TARGET_USERS). History: issue 7's, met or reported in docs/performance.md; issue 17's are judged now. The
-# default `make run` targets (issue 7: <= 60 s, issue 17: <= 30 s) are measured by `spendsense run`, not here.
-ISSUE_7_TARGETS = (
-    ("after_generation_seconds", 180, "s", "all stages after generation, 100,000 users", True),
-    ("generate_seconds", 120, "s", "generation of 100,000 users", True),
-    ("peak_rss_gb", 8, "GB", "peak memory of any stage, 100,000 users", True),
-    ("signals_over_floor", 10, "x", "signals stage / floor scan", False),
-    ("single_user_p95_ms", 100, "ms", "single-user recompute p95", False),
-)
-ISSUE_17_TARGETS = (
-    ("run_seconds", 60, "s", "nightly run at 100,000 users, raw store loaded (raw views → publish)", True),
-    ("ingest_seconds", 45, "s", "first ingest of 100,000 users into the raw store", True),
-    ("ingest_day_seconds", 5, "s", "incremental batch of one day's transactions, 100,000 users", True),
-    ("signals_over_floor", 8, "x", "signals stage / floor scan", False),
-    ("single_user_p95_ms", 100, "ms", "single-user recompute p95", False),
-    ("user_switch_p95_ms", 100, "ms", "dashboard user switch, data access p95, 100,000 users", True),
-    ("api_p95_ms", 50, "ms", "API GET /v1/recommendations/{id} p95, 16 clients, 100,000 users", True),
-    ("trace_export_gb", 1, "GB", "decision-trace export on disk, 100,000 users", True),
-    ("peak_rss_gb", 6, "GB", "peak memory of any stage, 100,000 users", True),
-)
-TARGETS = ISSUE_17_TARGETS
-DOC_BLOCK = re.compile(r"<!-- bench n=(\d+)(?: engine=(\w+))? -->.*?<!-- /bench -->\n?", re.DOTALL)
 
 
 def _peak_rss_mb() -> float:
@@ -69,9 +45,29 @@ def _peak_rss_mb() -> float:
 
 
 def _cpu_seconds() -> float:
-    """User plus system CPU time of this process, all threads (DuckDB's included)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """User plus system CPU time of this process, all threads (DuckDB's included), and of its ended children
+    (a Spark stage's JVM and Python workers, once _end_spark has waited for them)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _end_spark() -> None:
+    """Stop this stage's SparkSession, if it started one, and wait for its JVM to exit, so the JVM's CPU and
+    memory count as the stage's."""
+    import sys
+
+    if "pyspark" not in sys.modules:
+        return
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    if SparkContext._active_spark_context is not None:
+        SparkContext._active_spark_context.stop()
+    proc = getattr(gateway, "proc", None)
+    if proc is not None:
+        gateway.shutdown()
+        proc.stdin.close()  # the gateway JVM exits when its stdin closes
+        proc.wait(timeout=120)
 
 
 def _stage_worker(stage: str, ctx: dict, queue) -> None:
@@ -79,8 +75,10 @@ def _stage_worker(stage: str, ctx: dict, queue) -> None:
     try:
         t0, cpu0 = time.perf_counter(), _cpu_seconds()
         extra = bench_stage(stage, ctx)
+        _end_spark()
+        children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest ended child
         queue.put({"stage": stage, "seconds": time.perf_counter() - t0, "cpu_seconds": _cpu_seconds() - cpu0,
-                   "peak_rss_mb": _peak_rss_mb(), **(extra or {})})
+                   "peak_rss_mb": max(_peak_rss_mb(), children_peak), **(extra or {})})
     except BaseException as exc:  # noqa: BLE001 - report, do not hang the parent
         queue.put({"stage": stage, "error": f"{type(exc).__name__}: {exc}"})
 
@@ -357,82 +355,3 @@ def run_benchmark(n_users: int, seed: int = 42, as_of: dt.date = dt.date(2026, 1
     path.write_text(json.dumps(report, indent=2, default=str))
     report["path"] = str(path)
     return report
-
-
-def target_checks(report: dict) -> list[dict]:
-    """Each target of issue 17 with the measured figure and whether it is met (None: not measured in this run)."""
-    rows = []
-    for key, limit, unit, measure, at_scale in TARGETS:
-        value = report.get(key)
-        applies = value is not None and (not at_scale or report["n_users"] == TARGET_USERS)
-        rows.append({"measure": measure, "target": f"<= {limit} {unit}", "measured": value, "unit": unit,
-                     "met": bool(value <= limit) if applies else None})
-    return rows
-
-
-def markdown_table(report: dict) -> str:
-    """The run as a Markdown block for docs/performance.md: machine, every stage, the probes and the targets."""
-    m = report["machine"]
-    engine = report.get("engine", "duckdb")
-    tag, flag = ("", "") if engine == "duckdb" else (f" engine={engine}", f" --engine {engine}")
-    lines = [f"<!-- bench n={report['n_users']}{tag} -->",
-             f"### `spendsense bench --users {report['n_users']}{flag}` ({report['timestamp']})", "",
-             (f"Machine: {m['cores']} cores, {m['memory_gb']} GB memory; Python {m['python']}, "
-              f"DuckDB {m['duckdb']}, pandas {m['pandas']}; load average at start "
-              f"{report.get('load_average', '?')}."), "",
-             "| stage | wall | CPU | peak RSS |", "|---|---|---|---|"]
-    for r in report["stages"]:
-        if r.get("cached"):
-            lines.append(f"| {r['stage']} | cached | | |")
-        else:
-            lines.append(f"| {r['stage']} | {r['seconds']:.1f} s | {r['cpu_seconds']:.1f} s | "
-                         f"{r['peak_rss_mb']:,.0f} MiB |")
-    lines += ["", (f"All stages after generation: {report['after_generation_seconds']:.1f} s "
-                  f"({report['per_user_ms']:.3f} ms per user); a run with the raw store already loaded "
-                  f"(raw_views onwards): {report.get('run_seconds', 0):.1f} s wall, "
-                  f"{report.get('run_cpu_seconds', 0):.1f} s CPU; with a night's ingest_day: "
-                  f"{report.get('nightly_seconds', 0):.1f} s. Floor scan {report['floor_scan_seconds']:.3f} s; "
-                  f"signals = {report['signals_over_floor']}x the floor. Single-user recompute p50 "
-                  f"{report['single_user_p50_ms']} ms / p95 {report['single_user_p95_ms']} ms; dashboard "
-                  f"user-switch data access p50 {report.get('user_switch_p50_ms')} ms / p95 "
-                  f"{report.get('user_switch_p95_ms')} ms. " + _browser_sentence(report)), "",
-              (f"API `GET /v1/recommendations/{{id}}` over loopback, {report.get('api_clients')} clients, "
-               f"{report.get('api_workers')} uvicorn workers: p50 {report.get('api_p50_ms')} ms / p95 "
-               f"{report.get('api_p95_ms')} ms, {report.get('api_requests_per_second')} requests/s "
-               f"({report.get('api_requests')} requests, statuses {report.get('api_statuses')})."
-               if "api_p50_ms" in report else "API: timed with the DuckDB engine only (it reads a published "
-               "run the same way whichever engine made it)."), "",
-              "| target (issue 17) | limit | measured | met |", "|---|---|---|---|"]
-    for t in report["targets"]:
-        met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")
-        shown = "not measured" if t["measured"] is None else f"{t['measured']} {t['unit']}"
-        lines.append(f"| {t['measure']} | {t['target']} | {shown} | {met} |")
-    lines.append("<!-- /bench -->")
-    return "\n".join(lines) + "\n"
-
-
-def _browser_sentence(report: dict) -> str:
-    """The browser probe's figures in words, or why there are none."""
-    if report.get("browser_first_load_p50_ms") is None:
-        return f"In the browser: not timed ({report.get('browser_skipped') or 'no figures'})."
-    return (f"In the browser: first load p50 {report['browser_first_load_p50_ms']} ms, user switch p50 "
-            f"{report.get('browser_user_switch_p50_ms')} ms / p95 {report.get('browser_user_switch_p95_ms')} ms.")
-
-
-def update_performance_doc(report: dict, doc: Path) -> None:
-    """Replace (or add) the block of this run's size in docs/performance.md, under 'Latest benchmark runs'."""
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Performance\n"
-    block = markdown_table(report)
-    blocks = {(int(b.group(1)), b.group(2) or "duckdb"): b.group(0) for b in DOC_BLOCK.finditer(text)}
-    blocks[(report["n_users"], report.get("engine", "duckdb"))] = block
-    text = DOC_BLOCK.sub("", text).rstrip("\n")
-    heading = "## Latest benchmark runs"
-    body = "\n".join(blocks[k] for k in sorted(blocks, key=lambda k: (-k[0], k[1] != "duckdb", k[1])))
-    if heading in text:
-        head, _, tail = text.partition(heading)
-        rest = tail.split("\n## ", 1)
-        after = ("\n\n## " + rest[1]) if len(rest) > 1 else ""
-        text = f"{head}{heading}\n\nWritten by `make bench` (largest size first; `--fresh` also times generation).\n\n{body}{after}"
-    else:
-        text = f"{text}\n\n{heading}\n\nWritten by `make bench` (largest size first; `--fresh` also times generation).\n\n{body}"
-    doc.write_text(text.rstrip("\n") + "\n", encoding="utf-8")

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from spendsense.bench import STAGES, run_benchmark, target_checks, update_performance_doc
+from spendsense.bench import STAGES, run_benchmark
+from spendsense.bench_report import target_checks, update_performance_doc
 
 
 def _report(n_users: int, signals_seconds: float) -> dict:

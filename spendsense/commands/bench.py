@@ -45,7 +45,8 @@ def register(subparsers) -> None:
 def handle(args) -> int:
     """Run the benchmark and print the summary table."""
     from spendsense import paths
-    from spendsense.bench import run_benchmark, update_performance_doc
+    from spendsense.bench import run_benchmark
+    from spendsense.bench_report import update_performance_doc
 
     print(f"SpendSense benchmark: {args.users:,} users, seed {args.seed}, engine {args.engine}")
     r = run_benchmark(args.users, args.seed, args.as_of, single_user_samples=args.samples, fresh=args.fresh,

@@ -16,6 +16,7 @@ REQUIRED_CONF = {
 # defaults a user's conf may override: no console progress bars (the run prints its own progress per step)
 DEFAULT_CONF = {"spark.ui.showConsoleProgress": "false"}
 LOCAL_HEAP_SHARE, LOCAL_HEAP_MAX_GB = 0.5, 16  # local mode: the driver JVM is every executor; Spark's 1g spills
+PYTHON_CONF = "spark.pyspark.python"  # the executors' Python (a cluster's venv or conda env with spendsense)
 LOCAL_PARTITIONS_PER_CORE = 4  # local mode: Spark's 200 shuffle partitions are 200 tiny tasks per shuffle
 
 
@@ -25,6 +26,9 @@ def spark_session(master: str | None = None, app_name: str = "spendsense", conf:
     from pyspark.sql import SparkSession
 
     local = (master or DEFAULT_MASTER).startswith("local") and not configured_master()
+    python = executor_python(conf)
+    if python:  # a driver started from Python (not spark-submit) takes the executors' Python from the environment
+        os.environ.setdefault("PYSPARK_PYTHON", python)
     if local:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # local workers: this interpreter's packages
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode binds loopback only
@@ -70,11 +74,21 @@ def configured_master() -> str | None:
     """The master spark-submit or SPARK_CONF_DIR/spark-defaults.conf sets, if any."""
     if os.environ.get("PYSPARK_GATEWAY_PORT"):  # launched by spark-submit: its --master is already in effect
         return "spark-submit"
+    return configured("spark.master")
+
+
+def executor_python(conf: dict[str, str] | None = None) -> str | None:
+    """The Python the executors run (spark.pyspark.python from the given conf, else spark-defaults.conf)."""
+    return (conf or {}).get(PYTHON_CONF) or configured(PYTHON_CONF)
+
+
+def configured(key: str) -> str | None:
+    """A setting of SPARK_CONF_DIR/spark-defaults.conf, if the file sets it."""
     conf_dir = os.environ.get("SPARK_CONF_DIR")
     if conf_dir and os.path.exists(defaults := os.path.join(conf_dir, "spark-defaults.conf")):
         with open(defaults, encoding="utf-8") as fh:
             for line in fh:
                 parts = line.split(None, 1)
-                if len(parts) == 2 and parts[0] == "spark.master":
+                if len(parts) == 2 and parts[0] == key:
                     return parts[1].strip()
     return None
