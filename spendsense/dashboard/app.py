@@ -19,6 +19,7 @@ from spendsense.dashboard.access import (
     resolve_role,
 )
 from spendsense.dashboard.consent import ConsentView
+from spendsense.dashboard.loadtime import KERNEL_READY
 from spendsense.dashboard.overview import OverviewView
 from spendsense.dashboard.preview import PreviewView
 from spendsense.dashboard.recommendations import RecommendationsView
@@ -216,6 +217,8 @@ def build_app(run_dir: Path | str | None = None, role: str | None = None, operat
     if isinstance(app, DashboardApp):
         warm_up(app.data)
         mark = app.data.review_mark()  # the store's state the preheated panels show
+    if preheated:
+        announce_ready()
     wait_for_page_request()  # returns at once unless preheated
     effective, name = resolve_role(role), resolve_operator(operator)
     if not isinstance(app, DashboardApp) or (app.data.role, app.data.operator) != (effective, name):
@@ -247,6 +250,14 @@ def warm_up(data: DashboardData) -> None:
             recommendation_details_html(rec, traces.get(rec["recommendation_id"]))
     except Exception:
         log.warning("dashboard warm-up failed", exc_info=True)
+def announce_ready() -> None:
+    """Say in the server's log that this preheated kernel is built and warm (Voila's own "pool is filled" line
+    only means the kernel started): a kernel's stderr file descriptor is the server's."""
+    import sys
+
+    print(f"{KERNEL_READY} (pid {os.getpid()})", file=sys.__stderr__, flush=True)
+
+
 def wait_for_page_request() -> None:
     """In a preheated kernel (voila --preheat), wait until a page claims it: its URL (QUERY_STRING) is known then.
 

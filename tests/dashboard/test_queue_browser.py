@@ -89,9 +89,9 @@ def test_queue_pages_sorts_and_filters_with_exact_counts(open_queue):
     _showing(page, f"showing 1-50 of {queue_fixture.WAITING}")
 
     _select(page, ".ss-sort", "score")  # ascending: the two 0.25 offers first, by id
-    page.locator(".ss-q-row .ss-q-id:has-text('r_u100_30_offer_bt')").first.wait_for()
-    assert [t.inner_text() for t in page.locator(".ss-q-row .ss-q-id").all()[:2]] == [
-        "r_u100_30_offer_bt", "r_u140_30_offer_bt"]
+    ids = page.locator(".ss-q-row .ss-q-id")  # expect retries: the rows redraw one by one
+    expect(ids.nth(0)).to_have_text("r_u100_30_offer_bt", timeout=STEP_TIMEOUT_MS)
+    expect(ids.nth(1)).to_have_text("r_u140_30_offer_bt", timeout=STEP_TIMEOUT_MS)
     page.locator(".ss-sort-desc").click()
     page.locator(".ss-q-row .ss-q-id:has-text('r_u001_30_edu_util')").first.wait_for()
     assert _first_row_id(page) == "r_u001_30_edu_util"  # 0.91, the highest score
