@@ -92,7 +92,9 @@ class Views:
                                      runs_root=self.runs_root)
                 self._views[key] = view
                 if len(self._views) > CACHED_VIEWS:
-                    self._views.popitem(last=False)[1].close()
+                    evicted, old_view = self._views.popitem(last=False)
+                    self._checked.pop(evicted, None)
+                    old_view.close()
             elif self._newer_run_published(key, view):
                 view.reload()
         except NoPublishedRun:

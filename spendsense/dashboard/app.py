@@ -250,6 +250,8 @@ def warm_up(data: DashboardData) -> None:
             recommendation_details_html(rec, traces.get(rec["recommendation_id"]))
     except Exception:
         log.warning("dashboard warm-up failed", exc_info=True)
+
+
 def announce_ready() -> None:
     """Say in the server's log that this preheated kernel is built and warm (Voila's own "pool is filled" line
     only means the kernel started): a kernel's stderr file descriptor is the server's."""

@@ -176,7 +176,9 @@ class Evidence:
         """The supportive "what would change this" texts of the user's windows (none for older runs)."""
         if not self.run.has("persona_counterfactuals"):
             return []
-        return [r[4] for r in self.run.rows(SQL, "counterfactuals", user_id=user_id) if r[4] is not None]
+        cur = self.run.execute(SQL, "counterfactuals", user_id=user_id)
+        at = [d[0] for d in cur.description].index("text_customer")
+        return [r[at] for r in cur.fetchall() if r[at] is not None]
 
     def traces(self, user_id: str) -> dict[str, DecisionTrace]:
         if not self.run.has("decision_traces"):
