@@ -109,8 +109,9 @@ def bench_stage(stage: str, ctx: dict) -> dict | None:
     elif stage == "personas":
         pipeline.personas_step(warehouse, engine=ctx.get("engine", "duckdb"))
     elif stage == "recommend":
-        out = pipeline.recommend_step(warehouse, opstore, "bench", as_of, engine=ctx.get("engine", "duckdb"))
-        return {"recommendations": int(out.arrow("recommendations").num_rows)}
+        pipeline.recommend_step(warehouse, opstore, "bench", as_of, engine=ctx.get("engine", "duckdb"))
+        with pipeline.connect(warehouse, read_only=True) as con:
+            return {"recommendations": con.execute("select count(*) from recommendations").fetchone()[0]}
     elif stage == "evaluate":
         from spendsense.params import default_run_params
 
@@ -136,13 +137,20 @@ def _one_day_input(ctx: dict) -> None:
     import duckdb
     import pyarrow.parquet as pq
 
-    src, day = Path(ctx["dataset_dir"]) / "parquet", Path(ctx["day_dir"])
+    from spendsense.generate.shards import table_glob
+
+    src, day = ctx["dataset_dir"], Path(ctx["day_dir"])
     day.mkdir(parents=True, exist_ok=True)
-    for table in ("users", "accounts"):
-        shutil.copy(src / f"{table}.parquet", day / f"{table}.parquet")
     with duckdb.connect() as con:
         con.execute("set enable_progress_bar = false")
-        text, params = sql.query("bench_day.sql").bind(path=str(src / "transactions.parquet"))
+        for table in ("users", "accounts"):  # as they are (a sharded dataset's parts as one file)
+            files = table_glob(src, table)
+            if "*" not in files:
+                shutil.copy(files, day / f"{table}.parquet")
+                continue
+            rows = con.sql("select * from read_parquet($path)", params={"path": files}).to_arrow_table()
+            pq.write_table(rows, day / f"{table}.parquet", compression="zstd")
+        text, params = sql.query("bench_day.sql").bind(path=table_glob(src, "transactions"))
         rows = con.sql(text, params=params).to_arrow_table()
     pq.write_table(rows, day / "transactions.parquet", compression="zstd")
 

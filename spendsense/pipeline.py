@@ -60,8 +60,10 @@ def stage_timings(run_dir: str | Path):
 
 def prepare_dataset(source: str, dataset_dir: str | Path, n_users: int, seed: int, as_of: str | dt.date,
                     progress: bool = True, formats: tuple[str, ...] = ("parquet", "csv", "json")) -> Path:
-    """The input folder: a cached synthetic dataset (generated on first use) or the given source path."""
+    """The input folder: a cached synthetic dataset (generated on first use; above SHARD_USERS users in Parquet
+    parts only, shard by shard) or the given source path."""
     from spendsense.generate import synthetic_tables, write_dataset
+    from spendsense.generate.shards import SHARD_USERS, write_sharded_dataset
 
     dataset_dir = Path(dataset_dir)
     if source != "synthetic":
@@ -74,6 +76,8 @@ def prepare_dataset(source: str, dataset_dir: str | Path, n_users: int, seed: in
         got = json.loads(manifest.read_text())
         if all(str(got.get(k)) == str(v) for k, v in wanted.items()):
             return dataset_dir
+    if n_users > SHARD_USERS:  # too big to build in memory at once: Parquet parts, one per shard
+        return write_sharded_dataset(n_users, seed, as_date(as_of), dataset_dir, progress=progress)
     tables = synthetic_tables(n_users=n_users, seed=seed, as_of=as_date(as_of), progress=progress)
     return write_dataset(tables, dataset_dir, formats=formats)
 
@@ -176,15 +180,19 @@ def personas_step(warehouse: str | Path, engine: str = "duckdb", spark_master: s
 
 def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_of: str | dt.date,
                    created_at: dt.datetime | None = None, config: EngineConfig | None = None,
-                   engine: str = "duckdb", spark_master: str | None = None):
+                   engine: str = "duckdb", spark_master: str | None = None, progress: bool = False,
+                   chunk_users: int | None = None):
     """Recommend for every user whose consent is granted now (read fresh from the opstore), with rationales,
-    guardrail records and decision traces; append the result tables to the warehouse (on Spark: per user
-    bucket, the same recommend())."""
+    guardrail records and decision traces; append the result tables to the warehouse (in chunks of users; on
+    Spark per user bucket; the same recommend()). Returns the run's outputs, read from the warehouse on use.
+    chunk_users: users per chunk (default spendsense.recommend.store.CHUNK_USERS)."""
     import pandas as pd
+    from tqdm.auto import tqdm
 
     from spendsense import opstore as ops
     from spendsense.ingest import rawstore
-    from spendsense.recommend import read_inputs, recommend, write_outputs
+    from spendsense.recommend import RecommendOutputs, read_inputs, recommend, write_outputs
+    from spendsense.recommend.store import CHUNK_USERS, user_ranges
 
     cfg = config if config is not None else cached_config()
     created = created_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -202,11 +210,14 @@ def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_o
 
             outputs = spark_steps.recommend(warehouse, consent, history, as_date(as_of), run_id, created,
                                             dataclasses.replace(cfg, versions=versions), spark_master or None)
-        else:
-            inputs = read_inputs(wcon, consent, history, as_date(as_of))
-            outputs = recommend(inputs, cfg.catalog, cfg.scoring, cfg.guardrails, run_id, created, versions)
+        else:  # chunks of users, one in memory at a time (recommend() is per user; the funnels are summed)
+            ranges = user_ranges(wcon, chunk_users or CHUNK_USERS)
+            outputs = (recommend(read_inputs(wcon, consent, history, as_date(as_of), users=chunk), cfg.catalog,
+                                 cfg.scoring, cfg.guardrails, run_id, created, versions)
+                       for chunk in tqdm(ranges, desc="recommend", unit="chunk", leave=False,
+                                         disable=not progress or len(ranges) < 2))
         write_outputs(wcon, outputs)
-    return outputs
+    return RecommendOutputs.stored(warehouse, run_id)
 
 
 def export_traces_step(con: duckdb.DuckDBPyConnection, run_dir: str | Path):
@@ -222,11 +233,11 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
     """Export the decision facts (decision_traces/), then compute every metric of the run and write metrics.json and
     metrics.csv."""
     import numpy as np
-    import pandas as pd
 
     from spendsense import sql
     from spendsense.evaluate import EvaluationInputs, evaluate, flat_metrics, load_evaluation_config
     from spendsense.evaluate.truth import recommendation_truth
+    from spendsense.generate.shards import ground_truth as dataset_ground_truth
     from spendsense.recommend import replay_sample as replay_some
     from spendsense.recompute import single_user_latencies
 
@@ -234,7 +245,6 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
     engine = config if config is not None else cached_config()
     catalog = engine.catalog
     run_dir = Path(run_dir)
-    truth_path = Path(dataset_dir) / "ground_truth" / "ground_truth.parquet"
     # catalogue signal names (validated at config load), so quoting them as identifiers below is safe
     behavior_signals = sorted({rule.signal for rule in cfg.behaviors.values()})
     with connect(warehouse, read_only=True) as con:
@@ -265,7 +275,7 @@ def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Pat
             replays=replay_some(warehouse, engine.catalog, engine.guardrails, n=replay_sample),
             n_offers=len(catalog.offers),
             truth=recommendation_truth(read(sql.query("evaluate/truth_inputs.sql").text), read("select * from signals_wide"), catalog),
-            ground_truth=pd.read_parquet(truth_path) if truth_path.exists() else None,
+            ground_truth=dataset_ground_truth(dataset_dir),
         )
     evaluation = evaluate(inputs, cfg)
     evaluation.metrics["run_id"] = run_dir.name

@@ -313,7 +313,7 @@ def write_dataset(
         (staging / "manifest.json").write_text(
             json.dumps(manifest(tables, formats), indent=2) + "\n", encoding="utf-8"
         )
-        _swap_in(staging, out_dir, token)
+        swap_in(staging, out_dir, token)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -322,7 +322,7 @@ def write_dataset(
     return out_dir
 
 
-def _swap_in(staging: Path, out_dir: Path, token: str) -> None:
+def swap_in(staging: Path, out_dir: Path, token: str) -> None:
     """Replace out_dir by staging with renames (the old folder goes only once the new one is in place)."""
     if out_dir.exists() or out_dir.is_symlink():
         retired = out_dir.parent / f".{out_dir.name}.old-{token}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -27,22 +28,36 @@ class RecommendOutputs:
     JSON traces exactly as the warehouse's decision_traces view does.
     """
 
-    def __init__(self, arrow: dict[str, pa.Table], timings: dict[str, float] | None = None):
+    def __init__(self, arrow: dict[str, pa.Table], timings: dict[str, float] | None = None, loader=None):
         missing = [t for t in OUTPUT_TABLES if t not in arrow]
-        if missing:
+        if missing and loader is None:
             raise ValueError(f"missing output table(s) {missing}")
         self._arrow = dict(arrow)
+        self._loader = loader
         self._frames: dict[str, pd.DataFrame] = {}
         self.timings = dict(timings or {})
 
+    @classmethod
+    def stored(cls, warehouse, run_id: str) -> RecommendOutputs:
+        """A run's outputs as written to the warehouse, each table read (read-only) on first use."""
+        def load(name: str) -> pa.Table:
+            with duckdb.connect(str(warehouse), read_only=True) as con:
+                return con.sql(f'select * from "{name}" where run_id = $run', params={"run": run_id}).to_arrow_table()
+
+        return cls({}, loader=load)
+
     def arrow(self, name: str) -> pa.Table:
         """One output table as Arrow."""
+        if name not in self._arrow:
+            if name not in OUTPUT_TABLES or self._loader is None:
+                raise KeyError(name)
+            self._arrow[name] = self._loader(name)
         return self._arrow[name]
 
     def frame(self, name: str) -> pd.DataFrame:
         """One output table as a DataFrame (converted once)."""
         if name not in self._frames:
-            self._frames[name] = self._arrow[name].to_pandas()
+            self._frames[name] = self.arrow(name).to_pandas()
         return self._frames[name]
 
     recommendations = property(lambda self: self.frame("recommendations"), doc="recommendations table")
@@ -61,10 +76,18 @@ class RecommendOutputs:
     def decision_traces(self) -> pd.DataFrame:
         """Full decision traces (recommendation_id, run_id, user_id, window_days, trace JSON text)."""
         with memdb.cursor() as con:
-            con.register("recommendations", self._arrow["recommendations"])
-            con.register("recommendation_traces", self._arrow["recommendation_traces"])
-            con.register("decision_contexts", self._arrow["decision_contexts"])
+            for name in ("recommendations", "recommendation_traces", "decision_contexts"):
+                con.register(name, self.arrow(name))
             return con.sql(sql.query("recommend/decision_traces.sql").text).to_arrow_table().to_pandas()
+
+
+FUNNEL_KEYS = ["run_id", "stage_order", "stage", "kind"]
+
+
+def summed_funnel(funnel: pa.Table) -> pa.Table:
+    """Funnels of disjoint user groups as one: counts summed per (run, stage, kind), in first-seen order."""
+    frame = funnel.to_pandas().groupby(FUNNEL_KEYS, sort=False, as_index=False).sum()
+    return pa.Table.from_pandas(frame[funnel.column_names], preserve_index=False).cast(funnel.schema)
 
 
 def arrow_table(columns: dict[str, object], name: str) -> pa.Table:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -11,33 +12,49 @@ import pyarrow as pa
 
 from spendsense import paths, sql
 from spendsense.recommend.inputs import RecommendInputs, naive_utc
-from spendsense.recommend.outputs import OUTPUT_TABLES, RecommendOutputs
+from spendsense.recommend.outputs import OUTPUT_TABLES, RecommendOutputs, summed_funnel
 from spendsense.recommend.tables import TABLE_COLUMNS
 
 WRITE_BATCH = 122_880  # one DuckDB row group
+CHUNK_USERS = 25_000  # users recommended at once: memory grows with the chunk, per-chunk costs are fixed
 INPUT_TABLES = ("signals_wide", "credit_cards", "recurring_streams", "persona_assignments", "users", "accounts")
 
 
 # ------------------------------------------------------------------------------------------------ inputs
 
 
-def _table(con: duckdb.DuckDBPyConnection, name: str) -> pd.DataFrame:
+def user_ranges(con: duckdb.DuckDBPyConnection, size: int = CHUNK_USERS) -> list[tuple[str, str]]:
+    """(first, last) user_id of each chunk of at most `size` users, in user order."""
+    return [tuple(r) for r in con.execute(*sql.query("recommend/user_ranges.sql").bind(size=size)).fetchall()]
+
+
+def _read(con: duckdb.DuckDBPyConnection, name: str, users: tuple[str, str] | None) -> pd.DataFrame:
+    """One input table (the users between users[0] and users[1] only, if given) as a DataFrame."""
+    columns = "* exclude (transaction_ids)" if name == "recurring_streams" else "*"  # ids: evidence, not input
+    where, params = ("where user_id between $first and $last", {"first": users[0], "last": users[1]}) \
+        if users else ("", {})
+    return con.sql(f'select {columns} from "{name}" {where}', params=params).to_arrow_table().to_pandas()
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str, users: tuple[str, str] | None) -> pd.DataFrame:
     try:
-        if name == "recurring_streams":  # the transaction id lists are evidence, not an input here
-            return con.sql('select * exclude (transaction_ids) from "recurring_streams"').to_arrow_table().to_pandas()
-        return con.sql(f'select * from "{name}"').to_arrow_table().to_pandas()
+        return _read(con, name, users)
     except duckdb.CatalogException:
         raise ValueError(f"warehouse has no table {name!r}: run ingest, signals and personas first") from None
 
 
 def read_inputs(con: duckdb.DuckDBPyConnection, consent: pd.DataFrame, history: pd.DataFrame,
-                as_of: dt.date) -> RecommendInputs:
-    """The recommend step's inputs: the warehouse tables, plus consent and delivery history read by the caller."""
-    t = {name: _table(con, name) for name in INPUT_TABLES}
+                as_of: dt.date, users: tuple[str, str] | None = None) -> RecommendInputs:
+    """The recommend step's inputs: the warehouse tables, plus consent and delivery history read by the caller;
+    users: (first, last) user_id to read one chunk of users only (all users when None)."""
+    t = {name: _table(con, name, users) for name in INPUT_TABLES}
     try:
-        counterfactuals = con.sql("select * from persona_counterfactuals").to_arrow_table().to_pandas()
+        counterfactuals = _read(con, "persona_counterfactuals", users)
     except duckdb.CatalogException:  # a warehouse from before counterfactuals: contexts record none
         counterfactuals = None
+    if users:
+        consent = consent[consent["user_id"].between(*users)]
+        history = history[history["user_id"].between(*users)]
     return RecommendInputs(
         signals_wide=t["signals_wide"], credit_cards=t["credit_cards"], recurring_streams=t["recurring_streams"],
         persona_assignments=t["persona_assignments"], users=t["users"][["user_id", "credit_score"]],
@@ -57,38 +74,61 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(view.fill(query=sql.query("recommend/decision_traces.sql").text).text)
 
 
-def write_outputs(con: duckdb.DuckDBPyConnection, outputs: RecommendOutputs) -> None:
-    """Append every output table (INSERT only, never UPDATE) in one transaction; create them if missing.
+def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """Append one output table's rows (columns checked against TABLE_COLUMNS)."""
+    columns = TABLE_COLUMNS[name]
+    expected = [c for c, _ in columns]
+    if table.column_names != expected:
+        raise ValueError(f"{name}: columns {table.column_names} do not match {expected}")
+    if table.num_rows > WRITE_BATCH:  # several batches let DuckDB scan and compress in parallel
+        table = pa.Table.from_batches(table.to_batches(max_chunksize=WRITE_BATCH), schema=table.schema)
+    view = f"recommend_write_{name}"
+    con.register(view, table)
+    select = ", ".join(f'cast("{c}" as {t})' for c, t in columns)
+    con.execute(f'insert into "{name}" select {select} from {view}')
+    con.unregister(view)
 
-    Rows of a run already in the warehouse (same run_id) make the write fail: recommendations are append-only.
+
+def _refuse_existing_run(con: duckdb.DuckDBPyConnection, funnel: pa.Table) -> None:
+    """Rows of a run already in the warehouse (same run_id) make the write fail: recommendations are append-only."""
+    run_ids = sorted(set(funnel.column("run_id").to_pylist()))
+    if run_ids:
+        clash = con.execute("select count(*) from recommendation_funnel where list_contains($ids, run_id)",
+                            {"ids": run_ids}).fetchall()[0][0]
+        if clash:
+            raise ValueError(f"run {run_ids[0]!r} already has recommendations in this warehouse "
+                             "(append-only: use a new run_id)")
+
+
+def write_outputs(con: duckdb.DuckDBPyConnection, outputs: RecommendOutputs | Iterable[RecommendOutputs]) -> int:
+    """Append every output table (INSERT only, never UPDATE) in one transaction; create them if missing; returns
+    the recommendations written.
+
+    outputs: one RecommendOutputs, or the outputs of disjoint user chunks (consumed one at a time, so only one
+    chunk is in memory; their funnels are summed). A run already in the warehouse makes the write fail.
     """
+    parts = [outputs] if isinstance(outputs, RecommendOutputs) else outputs
     con.begin()
     try:
         create_tables(con)
-        run_ids = sorted(set(outputs.arrow("recommendation_funnel").column("run_id").to_pylist()))
-        if run_ids:
-            clash = con.execute("select count(*) from recommendation_funnel where list_contains($ids, run_id)",
-                                {"ids": run_ids}).fetchall()[0][0]
-            if clash:
-                raise ValueError(f"run {run_ids[0]!r} already has recommendations in this warehouse "
-                                 "(append-only: use a new run_id)")
-        for name in OUTPUT_TABLES:
-            table = outputs.arrow(name)
-            columns = TABLE_COLUMNS[name]
-            expected = [c for c, _ in columns]
-            if table.column_names != expected:
-                raise ValueError(f"{name}: columns {table.column_names} do not match {expected}")
-            if table.num_rows > WRITE_BATCH:  # several batches let DuckDB scan and compress in parallel
-                table = pa.Table.from_batches(table.to_batches(max_chunksize=WRITE_BATCH), schema=table.schema)
-            view = f"recommend_write_{name}"
-            con.register(view, table)
-            select = ", ".join(f'cast("{c}" as {t})' for c, t in columns)
-            con.execute(f'insert into "{name}" select {select} from {view}')
-            con.unregister(view)
+        funnels, written = [], 0
+        for part in parts:
+            funnel = part.arrow("recommendation_funnel")
+            if not funnels:
+                _refuse_existing_run(con, funnel)
+            funnels.append(funnel)
+            for name in OUTPUT_TABLES:
+                if name != "recommendation_funnel":
+                    _insert(con, name, part.arrow(name))
+            written += part.arrow("recommendations").num_rows
+        if funnels:
+            _insert(con, "recommendation_funnel", funnels[0] if len(funnels) == 1
+                    else summed_funnel(pa.concat_tables(funnels)))
         con.commit()
     except BaseException:
         con.rollback()
         raise
+    return written
 
 
 def delivered_recommendations(warehouse_path: str | Path, opstore_path: str | Path | None = None,

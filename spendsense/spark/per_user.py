@@ -19,7 +19,7 @@ from spendsense.personas import (
     read_signals_wide,
 )
 from spendsense.recommend import read_inputs, recommend
-from spendsense.recommend.outputs import OUTPUT_TABLES, RecommendOutputs
+from spendsense.recommend.outputs import OUTPUT_TABLES, RecommendOutputs, summed_funnel
 from spendsense.signals.catalog import TABLE_COLUMNS
 from spendsense.signals.compute import typed_table
 from spendsense.signals.store import arrow_table
@@ -28,7 +28,6 @@ from spendsense.spark.store import bucket_table, read_back, write_bucket
 PERSONA_COLUMNS = {"persona_assignments": PERSONA_ASSIGNMENT_COLUMNS,
                    "persona_counterfactuals": PERSONA_COUNTERFACTUAL_COLUMNS}
 SIGNAL_INPUTS = ("signals_wide", "credit_cards", "recurring_streams")
-FUNNEL_KEYS = ["run_id", "stage_order", "stage", "kind"]
 
 
 def run_buckets(spark, task, buckets: list[int], shared: tuple) -> int:
@@ -92,12 +91,6 @@ def recommend_bucket(bucket: int, step_dir: str, raw_dir: str, consent: pd.DataF
     for name in OUTPUT_TABLES:
         write_bucket(outputs.arrow(name), step_dir / name, bucket)
     return outputs.arrow("recommendations").num_rows
-
-
-def summed_funnel(funnel: pa.Table) -> pa.Table:
-    """The buckets' funnels as one: counts summed per (run, stage, kind), rows in the first bucket's order."""
-    frame = funnel.to_pandas().groupby(FUNNEL_KEYS, sort=False, as_index=False).sum()
-    return pa.Table.from_pandas(frame[funnel.column_names], preserve_index=False).cast(funnel.schema)
 
 
 def recommend_outputs(step_dir: Path) -> RecommendOutputs:

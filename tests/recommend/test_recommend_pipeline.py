@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from spendsense import opstore, pipeline
+from spendsense.recommend import store
 from spendsense.cli import main as cli
 from spendsense.engine_config import cached_config
 from spendsense.recommend import (
@@ -222,3 +223,22 @@ def test_eligibility_features_agree_with_the_content_api_on_generated_data(run):
                              guardrails)
     theirs = offer_eligibility(offers, eligibility_features(sig, users, accounts), guardrails)
     pd.testing.assert_frame_equal(mine, theirs, check_dtype=False)
+
+
+def test_chunks_of_users_give_the_same_tables_as_all_users_at_once(run):
+    """recommend_step in chunks of 7 users writes exactly what one chunk of every user wrote (funnel summed)."""
+    from spendsense.recommend import TABLE_COLUMNS
+
+    chunked = run["root"] / "chunked.duckdb"
+    shutil.copy(run["root"] / "before_recommend.duckdb", chunked)
+    with duckdb.connect(str(chunked), read_only=True) as con:
+        assert len(store.user_ranges(con, 7)) == -(-N_USERS // 7)
+    out = pipeline.recommend_step(chunked, run["opstore"], "run-1", AS_OF, created_at=CREATED, chunk_users=7)
+    assert len(out.recommendations) == len(run["out"].recommendations) > 0
+    with duckdb.connect(str(chunked), read_only=True) as con:
+        con.execute(f"attach '{run['warehouse']}' as whole (read_only)")
+        for name in TABLE_COLUMNS:
+            for a, b in (("main", "whole"), ("whole", "main")):
+                extra = con.sql(f'select count(*) from (select * from {a}."{name}" except all '
+                                f'select * from {b}."{name}")').fetchall()[0][0]
+                assert extra == 0, f"{name}: {extra} rows in {a} only"
