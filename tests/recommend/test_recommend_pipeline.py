@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 
 from spendsense import opstore, pipeline
-from spendsense.recommend import store
 from spendsense.cli import main as cli
 from spendsense.engine_config import cached_config
 from spendsense.recommend import (
     delivered_recommendations,
     explain,
     replay_sample,
+    store,
     write_outputs,
 )
 from spendsense.recompute import recompute_user
