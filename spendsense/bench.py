@@ -86,17 +86,22 @@ def _stage_worker(stage: str, ctx: dict, queue) -> None:
 def bench_stage(stage: str, ctx: dict) -> dict | None:
     """Run one stage for `spendsense bench` (in its own process) with the benchmark's paths in ctx."""
     from spendsense import pipeline
+    from spendsense.generate.shards import shard_folders
 
     warehouse, opstore, as_of = ctx["warehouse"], ctx["opstore"], ctx["as_of"]
     work = Path(ctx["work_dir"])
     if stage == "generate":
         pipeline.prepare_dataset("synthetic", ctx["dataset_dir"], ctx["n_users"], ctx["seed"], as_of, progress=False,
                         formats=("parquet",))
-    elif stage == "ingest":
-        report = pipeline.ingest_batch([ctx["dataset_dir"]], ctx["raw_store"], opstore, progress=False)
-        return {"rows": {k: int(v) for k, v in report.rows.items()}, "batch": report.batch_id}
-    elif stage == "ingest_again":
-        report = pipeline.ingest_batch([ctx["dataset_dir"]], ctx["raw_store"], opstore, progress=False)
+    elif stage == "ingest":  # a sharded dataset (above 100,000 users) goes in one batch per shard
+        rows: dict[str, int] = {}
+        for folder in shard_folders(ctx["dataset_dir"], work / "shards"):
+            report = pipeline.ingest_batch([folder], ctx["raw_store"], opstore, progress=False)
+            rows = {k: rows.get(k, 0) + int(v) for k, v in report.rows.items()}
+        return {"rows": rows, "batch": report.batch_id}
+    elif stage == "ingest_again":  # the last batch's input again
+        last = shard_folders(ctx["dataset_dir"], work / "shards")[-1]
+        report = pipeline.ingest_batch([last], ctx["raw_store"], opstore, progress=False)
         return {"batch": report.batch_id, "new_batch": report.batch is not None}
     elif stage == "ingest_day":
         report = pipeline.ingest_batch([ctx["day_dir"]], ctx["raw_store"], opstore, progress=False)

@@ -138,6 +138,25 @@ def table_glob(dataset_dir: Path | str, table: str) -> str:
     return str(base / table / "*.parquet") if (base / table).is_dir() else str(base / f"{table}.parquet")
 
 
+def shard_folders(dataset_dir: Path | str, into: Path | str) -> list[Path]:
+    """One input folder per shard under `into` (links to its parts, named <table>.parquet), for ingesting a
+    sharded dataset one shard per batch; an unsharded dataset is its own single folder."""
+    base = Path(dataset_dir) / "parquet"
+    parts = sorted(p.name for p in (base / "users").glob("part-*.parquet")) if (base / "users").is_dir() else []
+    if not parts:
+        return [Path(dataset_dir)]
+    folders = []
+    for part in parts:
+        folder = Path(into) / part.removesuffix(".parquet")
+        folder.mkdir(parents=True, exist_ok=True)
+        for table in schema.TABLE_ORDER:
+            link = folder / f"{table}.parquet"
+            if not link.exists():
+                link.symlink_to((base / table / part).resolve())
+        folders.append(folder)
+    return folders
+
+
 def ground_truth(dataset_dir: Path | str) -> pd.DataFrame | None:
     """The dataset's ground truth (all shards), or None if it has none."""
     folder = Path(dataset_dir) / "ground_truth"
@@ -145,4 +164,5 @@ def ground_truth(dataset_dir: Path | str) -> pd.DataFrame | None:
     return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else None
 
 
-__all__ = ["SHARD_USERS", "ground_truth", "renumbered_tables", "shard_sizes", "table_glob", "write_sharded_dataset"]
+__all__ = ["SHARD_USERS", "ground_truth", "renumbered_tables", "shard_folders", "shard_sizes", "table_glob",
+           "write_sharded_dataset"]

@@ -70,3 +70,19 @@ def test_same_seed_same_bytes(sharded, tmp_path):
     again = write_sharded_dataset(25, 7, AS_OF, tmp_path / "again", shard_users=10)
     assert _digests(again) == _digests(sharded)
     assert (again / "manifest.json").read_text() == (sharded / "manifest.json").read_text()
+
+
+def test_one_batch_per_shard_holds_the_same_rows_as_the_folder_at_once(sharded, tmp_path):
+    from spendsense.generate.shards import shard_folders
+    from spendsense.ingest import rawstore
+
+    folders = shard_folders(sharded, tmp_path / "links")
+    assert [f.name for f in folders] == ["part-000", "part-001", "part-002"]
+    for folder in folders:
+        pipeline.ingest_batch([folder], tmp_path / "raw", tmp_path / "ops.sqlite", progress=False)
+    whole = json.loads((sharded / "manifest.json").read_text())["row_counts"]
+    with duckdb.connect() as con:
+        assert rawstore.create_run_views(con, tmp_path / "raw", None) == 3
+        for table in ("users", "accounts", "transactions"):
+            assert con.sql(f"select count(*) from {table}").fetchall()[0][0] == whole[table]
+    assert shard_folders(tmp_path / "plain", tmp_path / "unused") == [tmp_path / "plain"]
