@@ -52,6 +52,13 @@ class Batch:
     cursors: dict[str, str] = field(default_factory=dict)  # item (user) -> /transactions/sync next_cursor
     # the input it came from: fingerprint (spendsense.ingest.fingerprint), rows read, exclusions, notes
     input: dict = field(default_factory=dict)
+    # table -> rows superseding an earlier row of their key (changed versions, re-adds, tombstones); None: not
+    # recorded (a batch written before this count existed: assumed to supersede)
+    superseding: dict[str, int] | None = None
+
+    def supersedes(self, table: str) -> bool:
+        """Whether any of this batch's rows of a table supersedes an earlier row (so reads must look for it)."""
+        return self.superseding is None or self.superseding.get(table, 1) > 0
 
     def total(self, kind: str) -> int:
         """Rows of one kind (added, modified, removed) over all tables."""
@@ -108,7 +115,7 @@ def batches(store: Path | str) -> list[Batch]:
         if d.name.isdigit() and (d / BATCH_FILE).exists():
             raw = json.loads((d / BATCH_FILE).read_text(encoding="utf-8"))
             out.append(Batch(raw["batch_id"], raw["created_at"], raw["mode"], tuple(raw["files"]), raw["changes"],
-                             raw.get("cursors", {}), raw.get("input", {})))
+                             raw.get("cursors", {}), raw.get("input", {}), raw.get("superseding")))
     return out
 
 
@@ -136,15 +143,18 @@ def _files(store: Path, table: str, ids: list[int]) -> str:
 
 
 def as_of_query(store: Path | str, table: str, batch_id: int) -> str:
-    """SQL text of one raw table's rows after batch_id (contract columns; transactions also user_id)."""
+    """SQL text of one raw table's rows after batch_id (contract columns; transactions also user_id). Later
+    batches that only add new keys (e.g. a day's new transactions, another shard's users) are read, never joined."""
     store = Path(store).resolve()
-    ids = [b.batch_id for b in batches(store) if b.batch_id <= batch_id]
+    upto = [b for b in batches(store) if b.batch_id <= batch_id]
+    ids = [b.batch_id for b in upto]
+    later = [b.batch_id for b in upto[1:] if b.supersedes(table)]
     columns = _ident(table, store_columns(table))
-    if len(ids) == 1:
+    if not later:
         return sql.query("ingest/rawstore.sql", "as_of_first").fill(files=_files(store, table, ids),
                                                                      columns=columns).bind()[0]
     return sql.query("ingest/rawstore.sql", "as_of").fill(
-        files=_files(store, table, ids), later_files=_files(store, table, ids[1:]), columns=columns,
+        files=_files(store, table, ids), later_files=_files(store, table, later), columns=columns,
         keys=_ident(table, PRIMARY_KEYS[table])).bind()[0]
 
 
@@ -203,25 +213,29 @@ def _locked(store: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _stage_changes(con: duckdb.DuckDBPyConnection, table: str, new: str, current: str | None,
+def _stage_changes(con: duckdb.DuckDBPyConnection, table: str, new: str, store: Path, latest: int | None,
                    sync_removed: bool, replace: bool, rows: int, stand_ins: str | None = None) -> dict[str, int]:
-    """chg_<table> (new versions, with _modified) and gone_<table> (rows to tombstone), and their counts: temp
-    tables holding only the changes, or for a first batch views over the staged rows. `stand_ins` (users only)
-    names the relation of derived user_ids, whose rows never replace a stored user."""
+    """chg_<table> (new versions, with _modified and _supersedes) and gone_<table> (rows to tombstone), and their
+    counts (added, modified, removed, superseding): temp tables holding only the changes, or for a first batch
+    views over the staged rows. `stand_ins` (users only) names the relation of derived user_ids, whose rows never
+    replace a stored user."""
     q = "ingest/rawstore.sql"
     keys = _ident(table, PRIMARY_KEYS[table])
     chg, gone = sql.identifier(f"chg_{table}", {f"chg_{table}"}), sql.identifier(f"gone_{table}", {f"gone_{table}"})
-    if current is None:  # the first batch: everything is new, written straight from the staged rows (no copy)
+    if latest is None:  # the first batch: everything is new, written straight from the staged rows (no copy)
         con.execute(f"create or replace temp view {chg} as select *, false as _modified from {new}")
         con.execute(f"create or replace temp view {gone} as select * from {new} where false")
-        return {"added": int(rows), "modified": 0, "removed": 0}
+        return {"added": int(rows), "modified": 0, "removed": 0, "superseding": 0}
     else:
+        current = as_of_query(store, table, latest)
+        stored = _files(store, table, [b.batch_id for b in batches(store) if b.batch_id <= latest])
         versions = new
         if stand_ins is not None:
             versions = "(" + sql.query(q, "stand_ins_dropped").fill(new=new, stand_ins=stand_ins,
                                                                    current=current).bind()[0] + ")"
         con.execute(f"create or replace temp table {chg} as "
-                    + sql.query(q, "changed_rows").fill(current=current, new=versions, keys=keys).bind()[0])
+                    + sql.query(q, "changed_rows").fill(files=stored, new=versions, keys=keys,
+                                                        columns=_ident(table, store_columns(table))).bind()[0])
         parts = []
         if sync_removed and table == "transactions":
             parts.append(sql.query(q, "removed_by_sync").fill(current=current).bind()[0])
@@ -229,10 +243,12 @@ def _stage_changes(con: duckdb.DuckDBPyConnection, table: str, new: str, current
             parts.append(sql.query(q, "absent_from_snapshot").fill(current=current, new=new, keys=keys).bind()[0])
         body = " union ".join(parts) if parts else f"select * from ({current}) where false"
         con.execute(f"create or replace temp table {gone} as {body}")
-    added, modified = con.execute(f"select count(*) filter (not _modified), count(*) filter (_modified)"
-                                  f" from {chg}").fetchone()
+    added, modified, superseding = con.execute(
+        f"select count(*) filter (not _modified), count(*) filter (_modified), count(*) filter (_supersedes)"
+        f" from {chg}").fetchone()
     removed = con.execute(f"select count(*) from {gone}").fetchone()[0]
-    return {"added": int(added), "modified": int(modified), "removed": int(removed)}
+    return {"added": int(added), "modified": int(modified), "removed": int(removed),
+            "superseding": int(superseding) + int(removed)}
 
 
 def _copy_batch_table(con: duckdb.DuckDBPyConnection, table: str, batch_id: int, target: Path) -> None:
@@ -265,12 +281,13 @@ def write_batch(con: duckdb.DuckDBPyConnection, store: Path | str, new_tables: d
         incoming = store / f"{INCOMING}{batch_id:06d}-{os.getpid()}"
         incoming.mkdir()
         try:
-            changes = {}
+            changes, superseding = {}, {}
             for table in TABLE_ORDER:
-                current = as_of_query(store, table, latest) if latest is not None else None
-                changes[table] = _stage_changes(con, table, new_tables[table], current, sync_removed,
-                                                mode == "replace" and table in given, rows[table],
-                                                stand_ins if table == "users" else None)
+                counts = _stage_changes(con, table, new_tables[table], store, latest, sync_removed,
+                                        mode == "replace" and table in given, rows[table],
+                                        stand_ins if table == "users" else None)
+                superseding[table] = counts.pop("superseding")
+                changes[table] = counts
             known = cursors(store)
             moved = {k: v for k, v in sorted(new_cursors.items()) if known.get(k) != v}
             if not moved and not any(sum(c.values()) for c in changes.values()):
@@ -279,7 +296,7 @@ def write_batch(con: duckdb.DuckDBPyConnection, store: Path | str, new_tables: d
             for table in TABLE_ORDER:
                 _copy_batch_table(con, table, batch_id, incoming / f"{table}.parquet")
             batch = Batch(batch_id, dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
-                          mode, tuple(files), changes, moved, dict(input_record or {}))
+                          mode, tuple(files), changes, moved, dict(input_record or {}), superseding)
             with (incoming / BATCH_FILE).open("w", encoding="utf-8") as fh:
                 fh.write(json.dumps(asdict(batch), indent=2) + "\n")
                 fh.flush()

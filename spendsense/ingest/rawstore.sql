@@ -4,14 +4,16 @@
 -- contract identifiers (spendsense.ingest.templates).
 
 -- name: as_of_first
--- A table's state after its first batch: every row of that batch that is not a tombstone.
+-- A table's state after its first batch, or after batches none of whose rows supersede an earlier one (only new
+-- keys): every row of those batches that is not a tombstone.
 select {columns}
 from read_parquet({files})
 where not _deleted
 
 -- name: as_of
 -- A table's state after batch N: each key's latest version among batches 1..N, unless that version is a tombstone.
--- `later` reads only batches 2..N (the deltas), so the join's build side stays small.
+-- `later` reads only the batches 2..N that supersede an earlier row (rawstore.as_of_query), so the join's build
+-- side stays small; with none of them, the state is as_of_first over all N batches.
 with versions as (
     select * from read_parquet({files})
 ),
@@ -34,12 +36,27 @@ select {columns} from final
 
 -- name: changed_rows
 -- New or changed rows of one table: the batch's rows minus identical current rows of the same keys (EXCEPT
--- compares every column, NULLs equal), flagged `_modified` when the key already had a version.
--- Current rows are cut to the batch's keys first (a semi join probing the store with the batch's small key set).
-with current_rows as (
-    select cur.*
-    from ({current}) as cur
+-- compares every column, NULLs equal), flagged `_modified` when the key has a current version and `_supersedes`
+-- when the store holds any earlier row of the key (a version or a tombstone). Only the stored rows of the batch's
+-- keys are read (a semi join probing every stored file with the batch's keys), so memory follows the batch, not
+-- the store.
+with earlier as (
+    select stored.*
+    from read_parquet({files}) as stored
     semi join {new} as n using ({keys})
+),
+
+latest as (
+    select {keys}, max(_batch_id) as _last_batch
+    from earlier
+    group by all
+),
+
+current_rows as (
+    select {columns}
+    from earlier
+    join latest using ({keys})
+    where earlier._batch_id = latest._last_batch and not earlier._deleted
 ),
 
 changed as (
@@ -50,11 +67,16 @@ changed as (
 
 known as (
     select distinct {keys}, true as _modified from current_rows
+),
+
+seen as (
+    select {keys}, true as _supersedes from latest
 )
 
-select changed.*, coalesce(known._modified, false) as _modified
+select changed.*, coalesce(known._modified, false) as _modified, coalesce(seen._supersedes, false) as _supersedes
 from changed
 left join known using ({keys})
+left join seen using ({keys})
 
 -- name: stand_ins_dropped
 -- The batch's users without the stand-ins for users the store already holds: a user derived from accounts

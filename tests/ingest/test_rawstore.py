@@ -232,3 +232,46 @@ def test_cli_prints_the_batch_and_lists_batches(nights):
     helptext = cli("--help").stdout
     for words in ("raw store", "--raw-store", "--status", "tombstone", "make clean", "--mode"):
         assert words in helptext
+
+
+def test_a_batch_counts_the_rows_that_supersede_earlier_ones(nights):
+    """Night 2: t_g1 modified and t_n2 tombstoned supersede; t_c2 is a new key; the unchanged account adds none."""
+    store = nights["store"]
+    r1 = ingest(nights["night1"], raw_store=store)
+    r2 = ingest(nights["night2"], raw_store=store)
+    assert r1.batch.superseding["transactions"] == 0
+    assert (r2.batch.superseding["transactions"], r2.batch.superseding["accounts"]) == (2, 0)
+    assert rawstore.batches(store)[1].superseding == r2.batch.superseding  # recorded in batch.json
+
+
+def test_a_key_added_again_after_its_tombstone_is_the_current_row(nights):
+    """Night 1, night 2 (t_n2 removed), night 1 again: t_n2 returns as a new version that supersedes the tombstone."""
+    store, tmp = nights["store"], nights["tmp"]
+    for night in ("night1", "night2", "night1"):
+        report = ingest(nights[night], raw_store=store)
+    assert report.batch.changes["transactions"] == {"added": 1, "modified": 1, "removed": 0}
+    assert report.batch.superseding["transactions"] == 2  # t_n2 re-added, t_g1 back to 60.00
+    with duckdb.connect(str(warehouse_at(store, 3, tmp / "w3.duckdb")), read_only=True) as con:
+        assert con.execute("select transaction_id, amount from transactions order by 1").fetchall() == [
+            ("t_c1", 4.5), ("t_c2", 5.25), ("t_g1", 60.0), ("t_n1", 15.49), ("t_n2", 15.49), ("t_n3", 15.49)]
+
+
+def test_a_batch_of_only_new_keys_is_read_without_a_join(nights):
+    """A day of new transactions supersedes nothing: the as-of read is one scan of both batches (no join), and
+    a batch.json written before the count existed is still looked up for later versions."""
+    store, tmp = nights["store"], nights["tmp"]
+    ingest(nights["night1"], raw_store=store)
+    day = json.loads(nights["night2"][0].read_text())
+    day.update(modified=[], removed=[])
+    report = ingest([write_json(tmp / "day" / "u1.sync.json", day)], raw_store=store)
+    assert report.batch.superseding["transactions"] == 0
+    assert "join" not in rawstore.as_of_query(store, "transactions", 2)
+    with duckdb.connect(str(warehouse_at(store, 2, tmp / "w2.duckdb")), read_only=True) as con:
+        assert con.execute("select count(*), round(sum(amount), 2) from transactions").fetchone() == (6, 116.22)
+    record = rawstore.batch_dir(store, 2) / rawstore.BATCH_FILE
+    old = json.loads(record.read_text())
+    del old["superseding"]
+    record.write_text(json.dumps(old))
+    assert "join" in rawstore.as_of_query(store, "transactions", 2)
+    with duckdb.connect(str(warehouse_at(store, 2, tmp / "w2b.duckdb")), read_only=True) as con:
+        assert con.execute("select count(*), round(sum(amount), 2) from transactions").fetchone() == (6, 116.22)
