@@ -11,7 +11,16 @@ import csv
 from dataclasses import dataclass
 from functools import cache
 
+import pyarrow as pa
+
 from spendsense import paths
+
+# A derived table's declared SQL type -> the Arrow type its column is written from Python with (signals, personas,
+# recommend). Text is large_string: one column of a step can pass Arrow's 2 GB string limit (persona criteria at
+# 1,000,000 users are 3.5 GB); DuckDB stores both the same.
+STORED_ARROW_TYPES = {"VARCHAR": pa.large_string(), "JSON": pa.large_string(), "VARCHAR[]": pa.list_(pa.large_string()),
+                      "INTEGER": pa.int32(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(),
+                      "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us")}
 
 
 @dataclass(frozen=True)

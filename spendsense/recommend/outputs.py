@@ -11,12 +11,10 @@ import pyarrow as pa
 
 from spendsense import memdb, sql
 from spendsense.recommend.tables import TABLE_COLUMNS
+from spendsense.schema import STORED_ARROW_TYPES
 
 OUTPUT_TABLES = ("recommendations", "recommendation_traces", "decision_contexts", "recommendation_shortfalls",
                  "recommendation_funnel", "guardrail_events")
-_ARROW_TYPES = {"VARCHAR": pa.string(), "JSON": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
-                "DOUBLE": pa.float64(), "TIMESTAMP": pa.timestamp("us"), "DATE": pa.date32(),
-                "VARCHAR[]": pa.list_(pa.string())}
 
 
 
@@ -97,7 +95,7 @@ def arrow_table(columns: dict[str, object], name: str) -> pa.Table:
             default=0)
     arrays = []
     for col, dtype in spec:
-        typ = _ARROW_TYPES[dtype]
+        typ = STORED_ARROW_TYPES[dtype]
         v = columns[col]
         if isinstance(v, pa.Array | pa.ChunkedArray):
             arrays.append(v.cast(typ))

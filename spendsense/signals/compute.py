@@ -17,14 +17,14 @@ from tqdm.auto import tqdm
 
 from spendsense import sql
 from spendsense.consent import by_user
+from spendsense.schema import STORED_ARROW_TYPES
 from spendsense.signals.catalog import CATEGORICAL_SIGNALS, SIGNAL_NAMES, TABLE_COLUMNS, Columns
 from spendsense.signals.config import SignalConfig
 
 SQL_DIR = Path(__file__).resolve().parent
 FAMILY_QUERIES = ("spending", "subscriptions", "savings", "credit", "income", "fees")
 STAGING = ("parameters", "staging")  # the files creating the staging layer, in order (docs/signals.md, "Staging")
-ARROW_TYPES = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(),
-               "DATE": pa.date32(), "VARCHAR[]": pa.list_(pa.string()), "JSON": pa.string()}
+ARROW_TYPES = STORED_ARROW_TYPES
 Table = pa.Table | pd.DataFrame
 
 
