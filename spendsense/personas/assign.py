@@ -136,8 +136,10 @@ def criteria_json(evaluated: list[Evaluated], n: int) -> pa.Array:
                   pc.if_else(pa.array(ev.passed, pa.bool_()), "true", "false"), pa.scalar("}")]
     parts.append(pa.scalar("]"))
     if n == 0:
-        return pa.array([], pa.string())
-    return pc.binary_join_element_wise(*parts, "")
+        return pa.array([], pa.large_string())
+    # large_string: at 1,000,000 users the column is 3.5 GB, past a string array's 2 GB
+    return pc.binary_join_element_wise(*(part.cast(pa.large_string()) for part in parts),
+                                       pa.scalar("", pa.large_string()))
 
 
 def matched_personas(frame: pd.DataFrame, personas: list[Persona], evaluated: list[Evaluated]) -> np.ndarray:
