@@ -86,7 +86,7 @@ def _stage_worker(stage: str, ctx: dict, queue) -> None:
 def bench_stage(stage: str, ctx: dict) -> dict | None:
     """Run one stage for `spendsense bench` (in its own process) with the benchmark's paths in ctx."""
     from spendsense import pipeline
-    from spendsense.generate.shards import shard_folders
+    from spendsense.generate.shards import shard_folders, shard_sizes
 
     warehouse, opstore, as_of = ctx["warehouse"], ctx["opstore"], ctx["as_of"]
     work = Path(ctx["work_dir"])
@@ -108,8 +108,7 @@ def bench_stage(stage: str, ctx: dict) -> dict | None:
         return {"added": report.batch.changes["transactions"]["added"] if report.batch else 0,
                 "batch": report.batch_id}
     elif stage == "raw_views":  # as of the dataset's last shard: the run the day batch's night would follow
-        shards = len(shard_folders(ctx["dataset_dir"], work / "shards"))
-        return {"batch": pipeline.raw_views_step(warehouse, ctx["raw_store"], shards)}
+        return {"batch": pipeline.raw_views_step(warehouse, ctx["raw_store"], len(shard_sizes(ctx["n_users"])))}
     elif stage == "signals":
         pipeline.signals_step(warehouse, opstore, as_of, engine=ctx.get("engine", "duckdb"))
     elif stage == "personas":

@@ -24,7 +24,6 @@ from spendsense.signals.config import SignalConfig
 SQL_DIR = Path(__file__).resolve().parent
 FAMILY_QUERIES = ("spending", "subscriptions", "savings", "credit", "income", "fees")
 STAGING = ("parameters", "staging")  # the files creating the staging layer, in order (docs/signals.md, "Staging")
-ARROW_TYPES = STORED_ARROW_TYPES
 Table = pa.Table | pd.DataFrame
 
 
@@ -153,7 +152,7 @@ def typed_table(table: pa.Table, columns: Columns, what: str) -> pa.Table:
     names = [c for c, _ in columns]
     if sorted(table.column_names) != sorted(names):
         raise ValueError(f"{what}: columns {table.column_names} do not match the declared columns {names}")
-    target = pa.schema([(c, ARROW_TYPES[t]) for c, t in columns])
+    target = pa.schema([(c, STORED_ARROW_TYPES[t]) for c, t in columns])
     return table.select(names).cast(target)
 
 

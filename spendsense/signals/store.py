@@ -7,8 +7,9 @@ import pandas as pd
 import pyarrow as pa
 
 from spendsense import sql
+from spendsense.schema import STORED_ARROW_TYPES
 from spendsense.signals.catalog import TABLE_COLUMNS, Columns
-from spendsense.signals.compute import ARROW_TYPES, SignalTables, typed_table
+from spendsense.signals.compute import SignalTables, typed_table
 
 VIEWS = ("signals",)  # derived from signals_wide when read, never stored
 
@@ -22,7 +23,7 @@ def arrow_table(frame: pd.DataFrame, columns: Columns, what: str) -> pa.Table:
     arrays = []
     for (name, dtype), array in zip(columns, table.columns):
         try:
-            arrays.append(array.cast(ARROW_TYPES[dtype]))
+            arrays.append(array.cast(STORED_ARROW_TYPES[dtype]))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise ValueError(f"{what}.{name}: cannot store {array.type} values as {dtype}: {exc}") from None
     return pa.Table.from_arrays(arrays, names=names)
