@@ -167,6 +167,7 @@ def _bench_publish(ctx: dict) -> dict:
     from spendsense.recommend import delivered_recommendations
 
     root = Path(ctx["work_dir"]) / "runs"
+    shutil.rmtree(root, ignore_errors=True)  # a resumed work folder's earlier publish (the bench's own folder)
     staged = runs.staging_dir("bench", root)
     staged.mkdir(parents=True)
     shutil.move(ctx["warehouse"], staged / runs.WAREHOUSE)
@@ -215,6 +216,7 @@ def _bench_api(ctx: dict) -> dict:
     from spendsense.api.load import load_test
 
     root = Path(ctx["work_dir"]) / "api_runs"
+    shutil.rmtree(root, ignore_errors=True)  # a resumed work folder's earlier publish (the bench's own folder)
     staged = runs.staging_dir("bench", root)
     staged.mkdir(parents=True)
     (staged / runs.WAREHOUSE).symlink_to(ctx["warehouse"])
@@ -277,6 +279,39 @@ def run_stage(stage: str, ctx: dict) -> dict:
     return result
 
 
+class WorkDirError(ValueError):
+    """A --work-dir that cannot hold this benchmark (not empty and not a bench folder, or another benchmark's)."""
+
+
+KEPT_STAGES = "stages.jsonl"  # in a kept work folder: one line per finished stage
+KEPT_CONTEXT = "bench.json"  # in a kept work folder: what the benchmark in it measures
+
+
+def _kept_stages(work: Path, ctx: dict) -> dict[str, dict]:
+    """The stages a kept work folder has finished (by name), after checking it holds this benchmark."""
+    work.mkdir(parents=True, exist_ok=True)
+    wanted = {k: ctx[k] for k in ("n_users", "seed", "as_of", "dataset_dir", "engine")}
+    marker = work / KEPT_CONTEXT
+    if not marker.exists():
+        if any(work.iterdir()):
+            raise WorkDirError(f"{work} is not empty and holds no {KEPT_CONTEXT}: give an empty or a kept bench folder")
+        marker.write_text(json.dumps(wanted, indent=2))
+        return {}
+    held = json.loads(marker.read_text())
+    if held != wanted:
+        diff = ", ".join(f"{k} {held.get(k)!r} (asked {v!r})" for k, v in wanted.items() if held.get(k) != v)
+        raise WorkDirError(f"{work} holds another benchmark: {diff}; give another --work-dir")
+    path = work / KEPT_STAGES
+    lines = path.read_text().splitlines() if path.exists() else []
+    return {r["stage"]: r for r in map(json.loads, lines)}
+
+
+def _keep_stage(work: Path, result: dict) -> None:
+    """Record a finished stage in the kept work folder."""
+    with open(work / KEPT_STAGES, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(result, default=str) + "\n")
+
+
 def machine_facts() -> dict:
     """Cores, memory and versions of the machine the benchmark ran on."""
     import duckdb
@@ -295,24 +330,42 @@ def machine_facts() -> dict:
 
 def run_benchmark(n_users: int, seed: int = 42, as_of: dt.date = dt.date(2026, 10, 31),
                   cache_dir: Path | None = None, out_dir: Path | None = None, single_user_samples: int = 200,
-                  fresh: bool = False, echo=print, engine: str = "duckdb") -> dict:
+                  fresh: bool = False, echo=print, engine: str = "duckdb", work_dir: Path | None = None) -> dict:
     """Generate (cached) data for n_users, time every stage, the floor scan and the single-user paths.
 
     fresh: generate the data again even when it is cached, so that generation is timed too.
-    engine: the signal, persona and recommend stages on duckdb or spark (local[*]; docs/scale-out.md)."""
+    engine: the signal, persona and recommend stages on duckdb or spark (local[*]; docs/scale-out.md).
+    work_dir: a work folder to keep (default: a temporary one, deleted at the end). Each finished stage is
+    recorded in it (stages.jsonl); run again with the same folder, the benchmark resumes after the last
+    finished stage, with the recorded figures of the ones before."""
     cache_dir = Path(cache_dir or paths.DATA_DIR / "bench")
     out_dir = Path(out_dir or paths.REPORTS_DIR / "bench")
-    work = Path(tempfile.mkdtemp(prefix="spendsense-bench-"))
+    kept = work_dir is not None
+    work = Path(work_dir) if kept else Path(tempfile.mkdtemp(prefix="spendsense-bench-"))
     dataset = cache_dir / f"seed{seed}_n{n_users}_{as_of.isoformat()}"
     ctx = {"n_users": n_users, "seed": seed, "as_of": as_of.isoformat(), "dataset_dir": str(dataset),
            "work_dir": str(work), "warehouse": str(work / "warehouse.duckdb"),
            "opstore": str(work / "opstore.sqlite"), "single_user_samples": single_user_samples,
            "raw_store": str(work / "raw"), "day_dir": str(work / "day"),
            "engine": engine}
+    done = _kept_stages(work, ctx) if kept else {}
     results = []
     load_at_start = round(os.getloadavg()[0], 2)
+
+    def timed_stage(stage: str) -> dict:
+        if stage in done:
+            echo(f"  {stage:<11} finished earlier ({done[stage]['finished_at']}), kept in {work}")
+            return done[stage]
+        r = {**run_stage(stage, ctx), "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        if kept:
+            _keep_stage(work, r)
+        return r
+
     try:
         for stage in STAGES:
+            if stage in done:
+                results.append(timed_stage(stage))
+                continue
             if stage == "generate" and fresh and dataset.exists():
                 shutil.rmtree(dataset)
             if stage == "generate" and (dataset / "manifest.json").exists():
@@ -322,21 +375,26 @@ def run_benchmark(n_users: int, seed: int = 42, as_of: dt.date = dt.date(2026, 1
             if stage == "ingest_day":
                 _one_day_input(ctx)  # preparing the input is not part of the timed batch
             echo(f"  {stage:<11} ...", end="", flush=True)
-            r = run_stage(stage, ctx)
+            r = timed_stage(stage)
             results.append(r)
             echo(f" {r['seconds']:8.2f} s  cpu {r['cpu_seconds']:8.2f} s  peak {r['peak_rss_mb']:8.0f} MiB")
         echo("  floor scan / single-user paths ...", end="", flush=True)
-        probes = run_stage("probes", ctx)
+        probes = dict(timed_stage("probes"))
         echo(" done")
         browser = {"browser_skipped": "timed with the DuckDB engine only"}
         if engine == "duckdb":  # the API and the dashboard read a published run the same way whatever engine made it
             echo("  API load test (16 clients) ...", end="", flush=True)
-            probes.update({k: v for k, v in run_stage("api", ctx).items() if k.startswith("api_")})
+            probes.update({k: v for k, v in timed_stage("api").items() if k.startswith("api_")})
             echo(f" p95 {probes['api_p95_ms']} ms, {probes['api_requests_per_second']} req/s")
             echo("  dashboard in the browser (first load, user switch) ...")
             browser = _bench_browser(ctx, echo)
+    except BaseException:
+        if kept:
+            echo(f"\n  the work folder {work} is kept: run again with --work-dir {work} to resume")
+        raise
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not kept:
+            shutil.rmtree(work, ignore_errors=True)
     timed = [r for r in results if "seconds" in r]
     after_generation = sum(r["seconds"] for r in timed if r["stage"] != "generate")
     signals = next(r["seconds"] for r in timed if r["stage"] == "signals")
@@ -344,6 +402,7 @@ def run_benchmark(n_users: int, seed: int = 42, as_of: dt.date = dt.date(2026, 1
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "load_average": load_at_start,
         "n_users": n_users, "seed": seed, "engine": engine, "machine": machine_facts(), "stages": results,
+        "stages_from_earlier_runs": sorted(done),  # a resumed --work-dir: these figures were recorded before
         "after_generation_seconds": round(after_generation, 2),
         "nightly_seconds": round(sum(r["seconds"] for r in timed if r["stage"] in NIGHTLY_STAGES), 2),
         "run_seconds": round(sum(r["seconds"] for r in timed if r["stage"] in RUN_STAGES), 2),

@@ -22,6 +22,7 @@ from spendsense.engine_config import EngineConfig, cached_config
 
 STAGE_TIMINGS = "stage_timings.jsonl"
 DECISION_TRACES = "decision_traces"  # folder: the typed decision facts as Parquet (spendsense.evaluate.store)
+EXPORT_PART_USERS = 100_000  # users per part of the trace export: one part's sort fits evaluate's memory cap
 RECOMMEND_MEMORY_LIMIT = "3GB"  # the recommend step's DuckDB memory (its one write transaction spills beyond it)
 
 
@@ -225,10 +226,12 @@ def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_o
 
 
 def export_traces_step(con: duckdb.DuckDBPyConnection, run_dir: str | Path):
-    """Export the run's decision facts to decision_traces/ as Parquet; returns the audit counts (one row)."""
+    """Export the run's decision facts to decision_traces/ as Parquet, one part per EXPORT_PART_USERS users;
+    returns the audit counts (one row)."""
     from spendsense.evaluate.store import export_traces
+    from spendsense.recommend.store import user_ranges
 
-    return export_traces(con, Path(run_dir) / DECISION_TRACES)
+    return export_traces(con, Path(run_dir) / DECISION_TRACES, user_ranges(con, EXPORT_PART_USERS))
 
 
 def evaluate_step(warehouse: str | Path, run_dir: str | Path, opstore: str | Path, dataset_dir: str | Path,

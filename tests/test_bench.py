@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from spendsense.bench import STAGES, run_benchmark
+from spendsense.bench import KEPT_STAGES, STAGES, WorkDirError, run_benchmark
 from spendsense.bench_report import target_checks, update_performance_doc
 
 
@@ -67,3 +67,43 @@ def test_bench_times_every_stage_and_the_probes(tmp_path, monkeypatch):
     assert report["machine"]["cores"] >= 1
     saved = json.loads((tmp_path / "bench" / report["path"].split("/")[-1]).read_text())
     assert saved["n_users"] == 1000
+
+
+@pytest.mark.slow
+def test_a_kept_work_dir_resumes_after_the_last_finished_stage(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPENDSENSE_OPSTORE", str(tmp_path / "opstore.sqlite"))
+    work = tmp_path / "work"
+    args = {"seed": 3, "cache_dir": tmp_path / "cache", "out_dir": tmp_path / "bench", "single_user_samples": 5,
+            "echo": lambda *a, **k: None, "work_dir": work}
+    first = run_benchmark(300, **args)
+    assert first["stages_from_earlier_runs"] == [] and (work / "warehouse.duckdb").exists()
+    lines = (work / KEPT_STAGES).read_text().splitlines()
+    assert [json.loads(line)["stage"] for line in lines] == [*STAGES, "probes", "api"]  # generated: not cached
+    # as if the run had stopped in evaluate: the stages before it are kept, evaluate onwards run again
+    cut = [json.loads(line)["stage"] for line in lines].index("evaluate")
+    (work / KEPT_STAGES).write_text("".join(line + "\n" for line in lines[:cut]))
+    second = run_benchmark(300, **args)
+    assert second["stages_from_earlier_runs"] == sorted(STAGES[:STAGES.index("evaluate")])
+    before = {s["stage"]: s for s in first["stages"]}
+    after = {s["stage"]: s for s in second["stages"]}
+    assert all(after[s] == before[s] for s in STAGES[:STAGES.index("evaluate")])
+    assert after["evaluate"]["finished_at"] >= before["evaluate"]["finished_at"]
+    assert after["evaluate"]["trace_export_bytes"] == before["evaluate"]["trace_export_bytes"]
+    assert second["single_user_p95_ms"] > 0
+
+
+def test_a_kept_work_dir_refuses_another_benchmark_and_a_foreign_folder(tmp_path):
+    quiet = {"cache_dir": tmp_path / "cache", "out_dir": tmp_path / "bench", "echo": lambda *a, **k: None}
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(WorkDirError, match="not empty"):
+        run_benchmark(10, work_dir=foreign, **quiet)
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "bench.json").write_text(json.dumps({"n_users": 20, "seed": 42, "as_of": "2026-10-31",
+                                                 "dataset_dir": str(tmp_path / "cache" / "seed42_n20_2026-10-31"),
+                                                 "engine": "duckdb"}))
+    with pytest.raises(WorkDirError, match=r"n_users 20 \(asked 10\)"):
+        run_benchmark(10, work_dir=kept, **quiet)
+    assert (foreign / "notes.txt").read_text() == "mine" and sorted(p.name for p in kept.iterdir()) == ["bench.json"]

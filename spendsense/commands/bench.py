@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
+from pathlib import Path
 
 HELP = "benchmark every pipeline stage at N users (wall time, peak memory, floor scan, single-user latency)"
 DESCRIPTION = """\
@@ -23,6 +25,9 @@ Examples:
   spendsense bench --users 10000
   spendsense bench --fresh           regenerate the cached data so generation is timed too
   spendsense bench --users 1000 --no-doc --samples 20
+  spendsense bench --users 1000000 --work-dir /data/bench1m
+                                     keep the work folder; after a failure the same command resumes
+                                     after the last finished stage
 """
 
 
@@ -36,6 +41,9 @@ def register(subparsers) -> None:
     p.add_argument("--samples", type=int, default=200, help="users timed through the single-user path (default 200)")
     p.add_argument("--fresh", action="store_true", help="generate the data again even if cached (times generation)")
     p.add_argument("--no-doc", action="store_true", help="do not update docs/performance.md")
+    p.add_argument("--work-dir", type=Path, metavar="DIR",
+                   help=("keep the stages' work (raw store, warehouse, opstore) in DIR instead of a temporary folder; "
+                         "run again with the same DIR to resume after the last finished stage"))
     p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                    help=("engine of the signal, persona and recommend stages (default duckdb; spark: docs/scale-out.md; "
                          "the API and browser probes run with duckdb only)"))
@@ -45,12 +53,16 @@ def register(subparsers) -> None:
 def handle(args) -> int:
     """Run the benchmark and print the summary table."""
     from spendsense import paths
-    from spendsense.bench import run_benchmark
+    from spendsense.bench import WorkDirError, run_benchmark
     from spendsense.bench_report import update_performance_doc
 
     print(f"SpendSense benchmark: {args.users:,} users, seed {args.seed}, engine {args.engine}")
-    r = run_benchmark(args.users, args.seed, args.as_of, single_user_samples=args.samples, fresh=args.fresh,
-                      engine=args.engine)
+    try:
+        r = run_benchmark(args.users, args.seed, args.as_of, single_user_samples=args.samples, fresh=args.fresh,
+                          engine=args.engine, work_dir=args.work_dir)
+    except WorkDirError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print()
     print(f"  all stages after generation: {r['after_generation_seconds']:.1f} s "
           f"({r['per_user_ms']:.3f} ms per user); peak memory {r['peak_rss_mb']:.0f} MiB")

@@ -44,10 +44,14 @@ final as (
 
 select * from final
 
--- name: export_table
--- One decision table written as zstd Parquet, in user, window and recommendation order ({table} and {order_by}
--- come from spendsense.evaluate.store.EXPORTED, never from input).
-copy (select * from {table} order by {order_by}) to $path (format parquet, compression zstd)
+-- name: export_part
+-- One part of a decision table as zstd Parquet: the users from $first to $last (null: unbounded), in user, window
+-- and recommendation order ({table} and {order_by} come from spendsense.evaluate.store.EXPORTED, never from input).
+copy (
+    select * from {table}
+    where ($first::varchar is null or user_id >= $first) and ($last::varchar is null or user_id <= $last)
+    order by {order_by}
+) to $path (format parquet, compression zstd)
 
 -- name: rendered_traces
 -- The decision traces rendered from an export (render_traces), all of them or one user's ($user_id null: all).

@@ -7,7 +7,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from spendsense.evaluate.store import EXPORTED, export_traces, render_traces, trace_audit
+from spendsense.evaluate.store import EXPORTED, export_traces, part_name, render_traces, trace_audit
 from spendsense.recommend.store import create_tables
 
 VERSIONS = json.dumps({"content": "c1", "config": "g1", "code": {"commit": "abc", "dirty": False}})
@@ -51,9 +51,10 @@ def test_export_renders_the_same_traces_as_the_warehouse(con, tmp_path):
     out = tmp_path / "run" / "decision_traces"
     audit = export_traces(con, out)
     assert audit.iloc[0].to_dict() == {"recommendations": 12, "with_trace": 11, "complete": 8}
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.parquet" for t in EXPORTED)
+    assert sorted(p.name for p in out.iterdir()) == sorted(EXPORTED)
     for table in EXPORTED:
-        meta = pq.ParquetFile(out / f"{table}.parquet").metadata
+        assert [p.name for p in (out / table).iterdir()] == [part_name(0)]
+        meta = pq.ParquetFile(out / table / part_name(0)).metadata
         assert meta.num_rows == con.execute(f"select count(*) from {table}").fetchone()[0]
         assert meta.row_group(0).column(0).compression == "ZSTD"
     want = con.execute("select * from decision_traces order by user_id, window_days, recommendation_id").df()
@@ -63,6 +64,20 @@ def test_export_renders_the_same_traces_as_the_warehouse(con, tmp_path):
     one = render_traces(out, user_id="u1")
     assert one["recommendation_id"].tolist() == ["r1300", "r1301", "r11800"]
     assert json.loads(one["trace"][0])["versions"]["content"] == "c1"
+
+
+def test_export_in_user_ranges_holds_each_users_rows_in_their_range_part_in_order(con, tmp_path):
+    out = tmp_path / "decision_traces"
+    export_traces(con, out, [("u0", "u0"), ("u1", "u2")])
+    for table in EXPORTED:
+        parts = sorted((out / table).iterdir())
+        assert [p.name for p in parts] == [part_name(0), part_name(1)]
+        first, second = (pq.read_table(p).to_pandas() for p in parts)
+        assert set(first["user_id"]) == {"u0"} and set(second["user_id"]) == {"u1", "u2"}
+        rows = duckdb.sql(f"select user_id, window_days from read_parquet('{out / table}/part-*.parquet')").fetchall()
+        assert rows == sorted(rows) and len(rows) == con.execute(f"select count(*) from {table}").fetchone()[0]
+    want = con.execute("select * from decision_traces order by user_id, window_days, recommendation_id").df()
+    assert render_traces(out).equals(want)
 
 
 def test_export_replaces_an_earlier_export_whole(con, tmp_path):
