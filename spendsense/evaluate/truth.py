@@ -23,7 +23,8 @@ TRUTH_COLUMNS = ("recommendation_id", "user_id", "window_days", "kind", "item_id
 def recommendation_truth(recommendations: pd.DataFrame, signals_wide: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     """One row per recommendation: general, admitted (a trigger of the item holds), premises_hold, repeated.
 
-    recommendations: recommendation_id, user_id, window_days, kind, item_id, template_id, rationale.
+    recommendations: recommendation_id, user_id, window_days, kind, item_id, template_id, and the rationale as
+    text (rationale) or as its number among the user-window's distinct texts (rationale_no, truth_inputs.sql).
     An item or template missing from the catalog counts as not admitted / premises not holding."""
     recs = recommendations.reset_index(drop=True)
     rows = recs[["user_id", "window_days"]].merge(signals_wide, on=["user_id", "window_days"], how="left")
@@ -57,7 +58,8 @@ def recommendation_truth(recommendations: pd.DataFrame, signals_wide: pd.DataFra
         for req in template.requires:
             ok &= req.mask(sub).to_numpy(dtype=bool)
         premises[at] = ok
-    repeated = recs.duplicated(["user_id", "window_days", "rationale"], keep=False).to_numpy()
+    text = "rationale_no" if "rationale_no" in recs.columns else "rationale"
+    repeated = recs.duplicated(["user_id", "window_days", text], keep=False).to_numpy()
     out = recs[["recommendation_id", "user_id", "window_days", "kind", "item_id", "template_id"]].copy()
     out["general"], out["admitted"], out["premises_hold"], out["repeated"] = general, admitted, premises, repeated
     return out[list(TRUTH_COLUMNS)]

@@ -52,3 +52,24 @@ def test_no_recommendations_give_no_shares():
                                   "rationale"])
     m = truth_metrics(recommendation_truth(empty, SIGNALS, CATALOG))
     assert m["share"] is None and m["rationale_truth"] is None and m["targeted"] == 0
+
+
+def test_rationale_numbers_count_repeats_as_the_texts_do():
+    import duckdb
+
+    from spendsense import sql
+
+    recs = pd.DataFrame([
+        rec("a", "u1", "credit-utilization-explained", "card_utilization", "68% text"),
+        rec("b", "u2", "keeping-utilization-low", "low_utilization", "same"),
+        rec("c", "u2", GENERAL, "spending_snapshot", "same"),
+        rec("d", "u1", GENERAL, "spending_snapshot", "same"),          # same text, another user: no repeat
+    ])
+    with duckdb.connect() as con:
+        con.register("recommendations", recs)
+        numbered = con.execute(sql.query("evaluate/truth_inputs.sql").text).df()
+    assert "rationale" not in numbered.columns
+    by_text = recommendation_truth(recs, SIGNALS, CATALOG).set_index("recommendation_id")["repeated"]
+    by_number = recommendation_truth(numbered, SIGNALS, CATALOG).set_index("recommendation_id")["repeated"]
+    assert by_number.sort_index().to_dict() == by_text.sort_index().to_dict() == \
+        {"a": False, "b": True, "c": True, "d": False}
