@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 from spendsense import paths, serving, sql
 from spendsense.bench_report import target_checks
@@ -42,6 +43,46 @@ def _peak_rss_mb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants now, in MiB (from /proc; 0 where unreadable)."""
+    total_kb, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/status", encoding="ascii") as fh:
+                total_kb += next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children", encoding="ascii") as fh:
+                    stack.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total_kb / 1024
+
+
+class _TreeMemory:
+    """Samples the resident memory of this process with its children (a stage's worker processes run at the
+    same time: their sum is what the machine holds) every `every` seconds; `.peak_mb` is the largest sum."""
+
+    def __init__(self, every: float = 0.1):
+        import threading
+
+        self.peak_mb, self._every, self._stop = 0.0, every, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, _tree_rss_mb(os.getpid()))
+            self._stop.wait(self._every)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _cpu_seconds() -> float:
@@ -74,11 +115,12 @@ def _stage_worker(stage: str, ctx: dict, queue) -> None:
     """Run one stage in a child process and report (seconds, peak MiB, extra)."""
     try:
         t0, cpu0 = time.perf_counter(), _cpu_seconds()
-        extra = bench_stage(stage, ctx)
-        _end_spark()
+        with _TreeMemory() as tree:  # worker processes at once (recommend's): their sum
+            extra = bench_stage(stage, ctx)
+            _end_spark()
         children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest ended child
         queue.put({"stage": stage, "seconds": time.perf_counter() - t0, "cpu_seconds": _cpu_seconds() - cpu0,
-                   "peak_rss_mb": max(_peak_rss_mb(), children_peak), **(extra or {})})
+                   "peak_rss_mb": max(_peak_rss_mb(), children_peak, tree.peak_mb), **(extra or {})})
     except BaseException as exc:  # noqa: BLE001 - report, do not hang the parent
         queue.put({"stage": stage, "error": f"{type(exc).__name__}: {exc}"})
 

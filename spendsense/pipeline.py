@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,7 @@ STAGE_TIMINGS = "stage_timings.jsonl"
 DECISION_TRACES = "decision_traces"  # folder: the typed decision facts as Parquet (spendsense.evaluate.store)
 EXPORT_PART_USERS = 100_000  # users per part of the trace export: one part's sort fits evaluate's memory cap
 RECOMMEND_MEMORY_LIMIT = "3GB"  # the recommend step's DuckDB memory (its one write transaction spills beyond it)
+RECOMMEND_MAX_WORKERS = 4  # recommend worker processes at most (each holds one chunk of users)
 
 
 def as_date(value: str | dt.date) -> dt.date:
@@ -183,11 +185,12 @@ def personas_step(warehouse: str | Path, engine: str = "duckdb", spark_master: s
 def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_of: str | dt.date,
                    created_at: dt.datetime | None = None, config: EngineConfig | None = None,
                    engine: str = "duckdb", spark_master: str | None = None, progress: bool = False,
-                   chunk_users: int | None = None):
+                   chunk_users: int | None = None, workers: int | None = None):
     """Recommend for every user whose consent is granted now (read fresh from the opstore), with rationales,
     guardrail records and decision traces; append the result tables to the warehouse (in chunks of users; on
     Spark per user bucket; the same recommend()). Returns the run's outputs, read from the warehouse on use.
-    chunk_users: users per chunk (default spendsense.recommend.store.CHUNK_USERS)."""
+    chunk_users: users per chunk (default spendsense.recommend.store.CHUNK_USERS); workers: processes that
+    recommend chunks side by side while this one reads and writes (default recommend_workers())."""
     import pandas as pd
     from tqdm.auto import tqdm
 
@@ -215,14 +218,65 @@ def recommend_step(warehouse: str | Path, opstore: str | Path, run_id: str, as_o
 
             outputs = spark_steps.recommend(warehouse, consent, history, as_date(as_of), run_id, created,
                                             dataclasses.replace(cfg, versions=versions), spark_master or None)
-        else:  # chunks of users, one in memory at a time (recommend() is per user; the funnels are summed)
+        else:  # chunks of users, a few in memory at a time (recommend() is per user; the funnels are summed)
             ranges = user_ranges(wcon, chunk_users or CHUNK_USERS)
-            outputs = (recommend(read_inputs(wcon, consent, history, as_date(as_of), users=chunk), cfg.catalog,
-                                 cfg.scoring, cfg.guardrails, run_id, created, versions)
-                       for chunk in tqdm(ranges, desc="recommend", unit="chunk", leave=False,
-                                         disable=not progress or len(ranges) < 2))
+            chunks = (read_inputs(wcon, consent, history, as_date(as_of), users=chunk)
+                      for chunk in tqdm(ranges, desc="recommend", unit="chunk", leave=False,
+                                        disable=not progress or len(ranges) < 2))
+            n_workers = min(recommend_workers() if workers is None else workers, len(ranges))
+            if n_workers < 2:
+                outputs = (recommend(inputs, cfg.catalog, cfg.scoring, cfg.guardrails, run_id, created, versions)
+                           for inputs in chunks)
+            else:
+                outputs = _recommended_in_workers(chunks, n_workers, cfg, run_id, created, versions)
         write_outputs(wcon, outputs)
     return RecommendOutputs.stored(warehouse, run_id)
+
+
+def recommend_workers() -> int:
+    """Processes recommending chunks side by side: one per core beyond the first, which reads and writes, but at
+    least two on a machine of two or more cores, and at most RECOMMEND_MAX_WORKERS (each holds a chunk)."""
+    cores = os.cpu_count() or 1
+    return 1 if cores < 2 else min(RECOMMEND_MAX_WORKERS, max(2, cores - 1))
+
+
+_worker_config: tuple | None = None  # (catalog, scoring, guardrails) in a recommend worker process
+
+
+def _start_recommend_worker(catalog, scoring, guardrails) -> None:
+    global _worker_config
+    _worker_config = (catalog, scoring, guardrails)
+
+
+def _recommend_in_worker(inputs, run_id: str, created: dt.datetime, versions: dict) -> tuple[dict, dict]:
+    """One chunk recommended in a worker: its output tables (Arrow) and timings, for the parent to write."""
+    from spendsense.recommend import recommend
+    from spendsense.recommend.outputs import OUTPUT_TABLES
+
+    out = recommend(inputs, *_worker_config, run_id, created, versions)
+    return {name: out.arrow(name) for name in OUTPUT_TABLES}, out.timings
+
+
+def _recommended_in_workers(chunks, n_workers: int, cfg: EngineConfig, run_id: str, created: dt.datetime,
+                            versions: dict):
+    """Each chunk's RecommendOutputs in chunk order, recommended by n_workers spawned processes; at most
+    n_workers + 1 chunks are read ahead (one waits while this process writes), so memory holds a few chunks,
+    never all of them."""
+    import multiprocessing as mp
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    from spendsense.recommend import RecommendOutputs
+
+    with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_start_recommend_worker,
+                             initargs=(cfg.catalog, cfg.scoring, cfg.guardrails)) as pool:
+        pending: deque = deque()
+        for inputs in chunks:
+            pending.append(pool.submit(_recommend_in_worker, inputs, run_id, created, versions))
+            if len(pending) > n_workers:
+                yield RecommendOutputs(*pending.popleft().result())
+        while pending:
+            yield RecommendOutputs(*pending.popleft().result())
 
 
 def export_traces_step(con: duckdb.DuckDBPyConnection, run_dir: str | Path):

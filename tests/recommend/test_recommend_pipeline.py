@@ -225,15 +225,18 @@ def test_eligibility_features_agree_with_the_content_api_on_generated_data(run):
     pd.testing.assert_frame_equal(mine, theirs, check_dtype=False)
 
 
-def test_chunks_of_users_give_the_same_tables_as_all_users_at_once(run):
-    """recommend_step in chunks of 7 users writes exactly what one chunk of every user wrote (funnel summed)."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_chunks_of_users_give_the_same_tables_as_all_users_at_once(run, workers):
+    """recommend_step in chunks of 7 users, in this process or in two worker processes, writes exactly what one
+    chunk of every user wrote (funnel summed)."""
     from spendsense.recommend import TABLE_COLUMNS
 
-    chunked = run["root"] / "chunked.duckdb"
+    chunked = run["root"] / f"chunked{workers}.duckdb"
     shutil.copy(run["root"] / "before_recommend.duckdb", chunked)
     with duckdb.connect(str(chunked), read_only=True) as con:
         assert len(store.user_ranges(con, 7)) == -(-N_USERS // 7)
-    out = pipeline.recommend_step(chunked, run["opstore"], "run-1", AS_OF, created_at=CREATED, chunk_users=7)
+    out = pipeline.recommend_step(chunked, run["opstore"], "run-1", AS_OF, created_at=CREATED, chunk_users=7,
+                                  workers=workers)
     assert len(out.recommendations) == len(run["out"].recommendations) > 0
     with duckdb.connect(str(chunked), read_only=True) as con:
         con.execute(f"attach '{run['warehouse']}' as whole (read_only)")
