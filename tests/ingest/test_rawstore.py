@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from ingest_tiny_dataset import tiny_tables, write_csv
 
 from spendsense import pipeline
 from spendsense.ingest import IngestError, ingest, rawstore
@@ -275,3 +276,35 @@ def test_a_batch_of_only_new_keys_is_read_without_a_join(nights):
     assert "join" in rawstore.as_of_query(store, "transactions", 2)
     with duckdb.connect(str(warehouse_at(store, 2, tmp / "w2b.duckdb")), read_only=True) as con:
         assert con.execute("select count(*), round(sum(amount), 2) from transactions").fetchone() == (6, 116.22)
+
+
+def test_a_users_accounts_are_stored_together_so_a_lookup_reads_one_row_group(tmp_path, monkeypatch):
+    """Accounts whose ids run against user order (as a bank's may): the store sorts them by user and cuts small
+    row groups, so one user's accounts come from one row group, not a scan of every account."""
+    monkeypatch.setitem(rawstore.ROW_GROUP_ROWS, "accounts", 2048)  # DuckDB cuts row groups per 2,048-row chunk
+    tables = tiny_tables()
+    template = tables["accounts"].iloc[0].to_dict()
+    users = pd.DataFrame([{**tables["users"].iloc[0].to_dict(), "user_id": f"v{i:03d}"} for i in range(500)])
+    # five accounts per user, ids descending while users ascend: v000 holds z9999..z9995
+    extra = pd.DataFrame([{**template, "account_id": f"z{9999 - 5 * i - k}", "user_id": f"v{i:03d}"}
+                          for i in range(500) for k in range(5)])
+    tables["users"] = pd.concat([tables["users"], users], ignore_index=True)
+    tables["accounts"] = pd.concat([tables["accounts"], extra], ignore_index=True)
+    folder = write_csv(tables, tmp_path / "in")
+    store = tmp_path / "raw"
+    ingest([folder], raw_store=store)
+
+    stored = f"{rawstore.batch_dir(store, 1)}/accounts.parquet"
+    order = duckdb.sql(f"select user_id from read_parquet('{stored}')").fetchall()
+    assert order == sorted(order)
+    groups = duckdb.sql(f"select row_group_num_rows, stats_min_value, stats_max_value from parquet_metadata("
+                        f"'{stored}') where path_in_schema = 'user_id' order by row_group_id").fetchall()
+    assert len(groups) == 2 and groups[0][0] == 2048 and sum(g[0] for g in groups) == len(order)
+    assert groups[0][2] <= groups[1][1]  # user ranges meet at most in one user, whose rows the cut splits
+    w = warehouse_at(store, 1, tmp_path / "w.duckdb")
+    with duckdb.connect(str(w), read_only=True) as con:
+        plan = "\n".join(r[1] for r in con.execute(
+            "explain analyze select account_id from accounts where user_id = 'v250'").fetchall())
+        assert con.execute("select account_id from accounts where user_id = 'v250' order by 1").fetchall() == [
+            (f"z{9999 - 1250 - k}",) for k in range(4, -1, -1)]
+    assert "Row Groups Scanned: 1 / 2" in plan

@@ -26,13 +26,26 @@ select * from recurring_streams where user_id = $user_id
 order by window_days, coalesce(amount_in_window, 0) desc, merchant_key
 
 -- name: transactions
--- $admin: admins see the raw description; operators the merchant, or the category in parentheses
-select t.transaction_id, t.date, t.amount,
-       case when $admin then coalesce(t.merchant_name, t.name)
-            else coalesce(t.merchant_name, '(' || lower(replace(t.pfc_detailed, '_', ' ')) || ')') end as description,
-       t.pfc_primary, t.account_id, a.mask as account_mask, a.type as account_type
-from transactions t left join accounts a using (account_id)
-where t.user_id = $user_id order by t.date, t.transaction_id
+-- $admin: admins see the raw description; operators the merchant, or the category in parentheses;
+-- the user's accounts filtered by user, not joined whole (a scan of every account doubled this lookup)
+with user_transactions as (
+    select * from transactions where user_id = $user_id
+),
+
+user_accounts as (
+    select account_id, mask, type from accounts where user_id = $user_id
+),
+
+final as (
+    select t.transaction_id, t.date, t.amount,
+           case when $admin then coalesce(t.merchant_name, t.name)
+                else coalesce(t.merchant_name, '(' || lower(replace(t.pfc_detailed, '_', ' ')) || ')')
+           end as description,
+           t.pfc_primary, t.account_id, a.mask as account_mask, a.type as account_type
+    from user_transactions t left join user_accounts a using (account_id)
+)
+
+select * from final order by date, transaction_id
 
 -- name: transactions_without_accounts
 select t.transaction_id, t.date, t.amount,
@@ -43,8 +56,19 @@ from transactions t
 where t.user_id = $user_id order by t.date, t.transaction_id
 
 -- name: payroll_deposits
-select p.*, a.mask as account_mask from payroll_deposits p left join accounts a using (account_id)
-where p.user_id = $user_id order by p.window_days, p.date
+with user_deposits as (
+    select * from payroll_deposits where user_id = $user_id
+),
+
+user_accounts as (
+    select account_id, mask from accounts where user_id = $user_id
+),
+
+final as (
+    select p.*, a.mask as account_mask from user_deposits p left join user_accounts a using (account_id)
+)
+
+select * from final order by window_days, date
 
 -- name: payroll_deposits_without_accounts
 select *, null as account_mask from payroll_deposits where user_id = $user_id order by window_days, date
