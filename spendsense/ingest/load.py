@@ -16,14 +16,19 @@ from spendsense.schema import TABLE_ORDER
 LIABILITY_TABLES = ("credit_liabilities", "credit_aprs", "mortgage_liabilities", "student_liabilities")
 
 
-def table_sql(table: str) -> str:
-    """The query producing one warehouse table from the validated staging views."""
+TRANSACTION_ORDER = "order by user_id, date, transaction_id"
+
+
+def table_sql(table: str, ordered: bool = True) -> str:
+    """The query producing one warehouse table from the validated staging views (ordered=False: transactions
+    unsorted, for the raw store, whose write sorts them)."""
     typed = templates.typed_columns
     if table == "accounts":
         q = sql.query("ingest/load_accounts.sql").fill(typed_columns=typed("accounts", skip=("holder_category",)))
     elif table == "transactions":
         q = sql.query("ingest/load_transactions.sql").fill(
-            typed_columns=typed("transactions", skip=("transaction_id", "account_id"), prefix="staged."))
+            typed_columns=typed("transactions", skip=("transaction_id", "account_id"), prefix="staged."),
+            order_by=TRANSACTION_ORDER if ordered else "")
     elif table in LIABILITY_TABLES:
         q = sql.query("ingest/load_liabilities.sql").fill(
             view=templates.view(table), typed_columns=typed(table, prefix="staged."), order_by=templates.keys(table))
@@ -58,7 +63,7 @@ def write_raw_store(con: duckdb.DuckDBPyConnection, store: Path, given: set[str]
     new = {}
     for table in TABLE_ORDER:
         name = f"new_{table}"
-        con.execute(f"create or replace temp view {quote(name)} as {table_sql(table)}")
+        con.execute(f"create or replace temp view {quote(name)} as {table_sql(table, ordered=False)}")
         rows[table] = con.execute(f"select count(*) from {quote(name)}").fetchone()[0]
         new[table] = quote(name)
         tick(1)
