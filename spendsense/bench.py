@@ -206,7 +206,7 @@ def _bench_publish(ctx: dict) -> dict:
     """Publish the benchmark's run folder and record its deliveries, as `spendsense run` does."""
     from spendsense import opstore as ops
     from spendsense import runs
-    from spendsense.recommend import delivered_recommendations
+    from spendsense.recommend import delivered_recommendation_chunks
 
     root = Path(ctx["work_dir"]) / "runs"
     shutil.rmtree(root, ignore_errors=True)  # a resumed work folder's earlier publish (the bench's own folder)
@@ -217,7 +217,8 @@ def _bench_publish(ctx: dict) -> dict:
     final = runs.publish(staged, root)
     con = ops.connect(Path(ctx["opstore"]))
     try:
-        recorded = ops.record_deliveries(con, delivered_recommendations(final / runs.WAREHOUSE, ctx["opstore"]))
+        recorded = ops.record_deliveries(con, delivered_recommendation_chunks(final / runs.WAREHOUSE,
+                                                                              ctx["opstore"]))
     finally:
         con.close()
     shutil.move(final / runs.WAREHOUSE, ctx["warehouse"])

@@ -359,12 +359,13 @@ def _keep_failed(staged: Path, root: Path) -> Path:
 def _record_deliveries(run_dir: Path) -> int:
     """Record the published run's recommendations as shown, for the recency rule of later runs."""
     from spendsense import opstore
-    from spendsense.recommend import delivered_recommendations
+    from spendsense.recommend import delivered_recommendation_chunks
 
     if not (run_dir / runs.WAREHOUSE).exists():  # a run of no steps (tests) has nothing to deliver
         return 0
     con = opstore.connect()
     try:
-        return opstore.record_deliveries(con, delivered_recommendations(run_dir / runs.WAREHOUSE))
+        # a chunk of users at a time: a large run's deliveries never sit in memory at once
+        return opstore.record_deliveries(con, delivered_recommendation_chunks(run_dir / runs.WAREHOUSE))
     finally:
         con.close()

@@ -4,6 +4,7 @@ Public API:
     recommend(inputs, catalog, scoring, guardrails, run_id, created_at, versions) -> RecommendOutputs
     read_inputs(con, consent, history, as_of) -> RecommendInputs;  write_outputs(con, outputs)
     delivered_recommendations(warehouse_path, opstore_path=None, delivered_at=None) -> DataFrame
+    delivered_recommendation_chunks(...) -> Iterator[DataFrame] (the same, a chunk of users at a time)
     replay(warehouse_path, rec_id, catalog, guardrails) -> ReplayResult (config passed in by the caller)
     explain(warehouse_path, rec_id) -> str;  full_trace(con, rec_id) -> dict
     replay_sample(warehouse_path, catalog, guardrails, n=50, seed=0) -> DataFrame
@@ -14,6 +15,7 @@ The single-user recompute lives with the orchestration (spendsense.recompute).
 from spendsense.recommend.engine import RecommendInputs, RecommendOutputs, recommend
 from spendsense.recommend.store import (
     create_tables,
+    delivered_recommendation_chunks,
     delivered_recommendations,
     read_inputs,
     write_outputs,
@@ -38,6 +40,7 @@ __all__ = [
     "ReplayResult",
     "UnknownRecommendation",
     "create_tables",
+    "delivered_recommendation_chunks",
     "delivered_recommendations",
     "explain",
     "explain_text",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -17,15 +17,22 @@ from spendsense.recommend.tables import TABLE_COLUMNS
 
 WRITE_BATCH = 122_880  # one DuckDB row group
 CHUNK_USERS = 25_000  # users recommended at once: memory grows with the chunk, per-chunk costs are fixed
+DELIVERY_CHUNK_USERS = 100_000  # users whose deliveries are read and recorded at once (memory grows with it)
 INPUT_TABLES = ("signals_wide", "credit_cards", "recurring_streams", "persona_assignments", "users", "accounts")
 
 
 # ------------------------------------------------------------------------------------------------ inputs
 
 
-def user_ranges(con: duckdb.DuckDBPyConnection, size: int = CHUNK_USERS) -> list[tuple[str, str]]:
-    """(first, last) user_id of each chunk of at most `size` users, in user order."""
-    return [tuple(r) for r in con.execute(*sql.query("recommend/user_ranges.sql").bind(size=size)).fetchall()]
+def user_ranges(con: duckdb.DuckDBPyConnection, size: int = CHUNK_USERS,
+                run_id: str | None = None) -> list[tuple[str, str]]:
+    """(first, last) user_id of each chunk of at most `size` users (of the users table, or of one run's
+    recommendations), in user order."""
+    f = "recommend/user_ranges.sql"
+    users, params = (sql.query(f, "all_users"), {}) if run_id is None else (sql.query(f, "run_users"),
+                                                                              {"run_id": run_id})
+    rows = con.execute(*sql.query(f, "ranges").fill(users=users.text).bind(size=size, **params)).fetchall()
+    return [tuple(r) for r in rows]
 
 
 def _read(con: duckdb.DuckDBPyConnection, name: str, users: tuple[str, str] | None) -> pd.DataFrame:
@@ -132,7 +139,16 @@ def write_outputs(con: duckdb.DuckDBPyConnection, outputs: RecommendOutputs | It
 def delivered_recommendations(warehouse_path: str | Path, opstore_path: str | Path | None = None,
                               delivered_at: dt.datetime | None = None) -> pd.DataFrame:
     """Recommendations of the warehouse's latest run for users whose consent is still granted now, shaped for
-    opstore.record_deliveries: run_id, user_id, item_id, kind, recommendation_id, delivered_at."""
+    opstore.record_deliveries: run_id, user_id, item_id, kind, recommendation_id, delivered_at (in one frame)."""
+    return pd.concat(list(delivered_recommendation_chunks(warehouse_path, opstore_path, delivered_at,
+                                                          chunk_users=None)), ignore_index=True)
+
+
+def delivered_recommendation_chunks(warehouse_path: str | Path, opstore_path: str | Path | None = None,
+                                    delivered_at: dt.datetime | None = None,
+                                    chunk_users: int | None = DELIVERY_CHUNK_USERS) -> Iterator[pd.DataFrame]:
+    """`delivered_recommendations` one chunk of `chunk_users` users at a time, in user order (None: one chunk),
+    so recording a large run's deliveries holds one chunk in memory, not the run; at least one frame."""
     from spendsense import opstore
 
     cols = ["run_id", "user_id", "item_id", "kind", "recommendation_id", "delivered_at"]
@@ -141,12 +157,21 @@ def delivered_recommendations(warehouse_path: str | Path, opstore_path: str | Pa
         granted = opstore.consenting_user_ids(ocon)
     finally:
         ocon.close()
+    when = naive_utc(delivered_at if delivered_at is not None else dt.datetime.now(dt.UTC))
+    q = "recommend/latest_run_recommendations.sql"
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
         try:
-            recs = con.execute(*sql.query("recommend/latest_run_recommendations.sql").bind()).df()
+            latest = con.execute(*sql.query(q, "latest_run").bind()).fetchall()
         except duckdb.CatalogException:
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    recs = recs[recs["user_id"].isin(granted)].reset_index(drop=True)
-    when = naive_utc(delivered_at if delivered_at is not None else dt.datetime.now(dt.UTC))
-    recs["delivered_at"] = when
-    return recs[cols]
+            latest = []
+        if not latest:
+            yield pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+            return
+        run_id = latest[0][0]
+        ranges = user_ranges(con, chunk_users, run_id) if chunk_users else [(None, None)]
+        for first, last in ranges or [(None, None)]:
+            recs = con.execute(*sql.query(q, "run_recommendations").bind(
+                run_id=run_id, first=first, last=last)).df()
+            recs = recs[recs["user_id"].isin(granted)].reset_index(drop=True)
+            recs["delivered_at"] = when
+            yield recs[cols]

@@ -16,6 +16,7 @@ from spendsense import opstore, pipeline
 from spendsense.cli import main as cli
 from spendsense.engine_config import cached_config
 from spendsense.recommend import (
+    delivered_recommendation_chunks,
     delivered_recommendations,
     explain,
     replay_sample,
@@ -194,6 +195,35 @@ def test_delivered_recommendations_shape(run):
     assert set(d["run_id"]) == {"run-1"} and len(d) == len(run["out"].recommendations)
     con = opstore.connect(run["opstore"])
     assert opstore.record_deliveries(con, d.head(0)) == 0
+    con.close()
+
+
+def test_deliveries_read_in_chunks_of_users_are_the_deliveries_recorded_at_once(run, tmp_path):
+    whole = delivered_recommendations(run["warehouse"], run["opstore"], delivered_at=CREATED)
+    chunks = list(delivered_recommendation_chunks(run["warehouse"], run["opstore"], delivered_at=CREATED,
+                                                  chunk_users=7))
+    users = run["out"].recommendations["user_id"].nunique()  # users the run recommended to (consenting)
+    assert len(chunks) == -(-users // 7) > 1
+    assert all(c["user_id"].is_monotonic_increasing for c in chunks)
+    assert pd.concat(chunks, ignore_index=True).equals(whole)
+    recorded = {}
+    for name, given in (("whole", whole), ("chunks", iter(chunks))):
+        shutil.copy(run["opstore"], tmp_path / f"{name}.sqlite")
+        con = opstore.connect(tmp_path / f"{name}.sqlite")
+        assert opstore.record_deliveries(con, given) == len(whole)
+        recorded[name] = opstore.deliveries(con).drop(columns="delivered_at")
+        con.close()
+    assert recorded["chunks"].equals(recorded["whole"])
+
+
+def test_a_bad_chunk_records_none_of_the_deliveries(run, tmp_path):
+    good = delivered_recommendations(run["warehouse"], run["opstore"], delivered_at=CREATED)
+    shutil.copy(run["opstore"], tmp_path / "ops.sqlite")
+    con = opstore.connect(tmp_path / "ops.sqlite")
+    before = len(opstore.deliveries(con))
+    with pytest.raises(ValueError, match="item_id"):
+        opstore.record_deliveries(con, iter([good.head(5), good.drop(columns="item_id")]))
+    assert len(opstore.deliveries(con)) == before  # one transaction: the first chunk is not kept either
     con.close()
 
 
