@@ -25,9 +25,9 @@ from spendsense.opstore.connection import (
 
 DELIVERY_COLUMNS = ("run_id", "user_id", "item_id", "kind")
 DELIVERY_FIELDS = ("delivery_id", "run_id", "user_id", "item_id", "kind", "recommendation_id", "delivered_at")
-DELIVERY_CACHE_KIB = 256 * 1024  # least page cache while recording a run's deliveries (about 1.3M at 100k users)
-DELIVERY_CACHE_MAX_KIB = 2 * 1024 * 1024  # at most: the whole store plus the new rows, up to 2 GiB
-DELIVERY_ROW_KIB = 0.4  # a delivery row with its two index entries, rounded up (335 MB for 1.3M rows)
+# page cache while recording deliveries: SQLite fills it only as pages are touched (the store's indexes and the
+# new rows, ~0.4 KiB a delivery), so this is a ceiling, not an allocation
+DELIVERY_CACHE_KIB = 2 * 1024 * 1024
 
 
 def delivery_ids(df: pd.DataFrame) -> pd.Series:
@@ -72,8 +72,7 @@ def record_deliveries(con: sqlite3.Connection, df: pd.DataFrame | Iterable[pd.Da
     at a time so only one is in memory; either way the deliveries are recorded in one transaction. Recording the
     same deliveries twice adds nothing: delivery_id defaults to a hash of the row's identity.
     """
-    one = isinstance(df, pd.DataFrame)
-    frames = [df] if one else df
+    frames = [df] if isinstance(df, pd.DataFrame) else df
     now = _now()
     if is_postgresql(con):
         with _write(con):  # COPY into a staging table, then one insert in frame order
@@ -81,16 +80,13 @@ def record_deliveries(con: sqlite3.Connection, df: pd.DataFrame | Iterable[pd.Da
             for frame in frames:
                 con.copy_rows("staged_deliveries", list(DELIVERY_FIELDS), _delivery_rows(frame, now))
             return con.execute(*sql.query(QUERIES, "insert_staged_deliveries__postgresql").bind()).rowcount
-    cache, temp_store = con.execute("pragma cache_size").fetchone()[0], con.execute("pragma temp_store").fetchone()[0]
-    stored_kib = con.execute("pragma page_count").fetchone()[0] * con.execute("pragma page_size").fetchone()[0] / 1024
-    # frames of unknown total: the cap (SQLite fills its page cache as pages are touched, not up front)
-    wanted = min(DELIVERY_CACHE_MAX_KIB, max(DELIVERY_CACHE_KIB, int(stored_kib + len(df) * DELIVERY_ROW_KIB))) \
-        if one else DELIVERY_CACHE_MAX_KIB
-    con.execute(f"pragma cache_size = {-wanted}")  # the random-keyed indexes stay in memory, never spilled
-    if one:  # a frame's staged rows in memory; a stream of chunks (a large run) stages on disk: 9.9M deliveries
-        con.execute("pragma temp_store = memory")  # peaked at 6.1 GB staged in memory, 3.0 GB on disk, same time
+    cache = con.execute("pragma cache_size").fetchone()[0]
+    # pragmas take no bound parameters: both values are ints formatted here
+    con.execute(f"pragma cache_size = {-DELIVERY_CACHE_KIB}")  # the random-keyed indexes stay in memory
     try:
-        with _write(con):  # staged without indexes, then one INSERT ... SELECT in frame order
+        # staged without indexes in SQLite's temp store (on disk: 9.9M deliveries peaked at 3.0 GB staged there,
+        # 6.1 GB staged in memory, in the same time), then one INSERT ... SELECT in frame order
+        with _write(con):
             con.execute(*sql.query(QUERIES, "stage_deliveries").bind())
             for frame in frames:
                 con.executemany("insert into temp.staged_deliveries (delivery_id, run_id, user_id, item_id, kind,"
@@ -103,7 +99,6 @@ def record_deliveries(con: sqlite3.Connection, df: pd.DataFrame | Iterable[pd.Da
             return added
     finally:
         con.execute(f"pragma cache_size = {int(cache)}")
-        con.execute(f"pragma temp_store = {int(temp_store)}")
 
 
 def has_deliveries(con: sqlite3.Connection, run_id: str) -> bool:

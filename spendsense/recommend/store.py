@@ -29,8 +29,8 @@ def user_ranges(con: duckdb.DuckDBPyConnection, size: int = CHUNK_USERS,
     """(first, last) user_id of each chunk of at most `size` users (of the users table, or of one run's
     recommendations), in user order."""
     f = "recommend/user_ranges.sql"
-    users, params = (sql.query(f, "all_users"), {}) if run_id is None else (sql.query(f, "run_users"),
-                                                                              {"run_id": run_id})
+    users = sql.query(f, "all_users" if run_id is None else "run_users")
+    params = {} if run_id is None else {"run_id": run_id}
     rows = con.execute(*sql.query(f, "ranges").fill(users=users.text).bind(size=size, **params)).fetchall()
     return [tuple(r) for r in rows]
 
@@ -169,7 +169,7 @@ def delivered_recommendation_chunks(warehouse_path: str | Path, opstore_path: st
             return
         run_id = latest[0][0]
         ranges = user_ranges(con, chunk_users, run_id) if chunk_users else [(None, None)]
-        for first, last in ranges or [(None, None)]:
+        for first, last in ranges:  # the latest run has recommendations, so at least one range
             recs = con.execute(*sql.query(q, "run_recommendations").bind(
                 run_id=run_id, first=first, last=last)).df()
             recs = recs[recs["user_id"].isin(granted)].reset_index(drop=True)
