@@ -17,9 +17,8 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Self
 
-from spendsense import paths, serving, sql
+from spendsense import bench_probes, bench_usage, paths, serving, sql
 from spendsense.bench_report import target_checks
 
 # ingest: the first ingest into a fresh raw store; ingest_again: the same unchanged dataset again (what
@@ -32,95 +31,16 @@ NIGHTLY_STAGES = ("ingest_day", "raw_views", "signals", "personas", "recommend",
 RUN_STAGES = ("raw_views", "signals", "personas", "recommend", "evaluate", "publish")  # a run, store loaded
 
 
-def _peak_rss_mb() -> float:
-    """Peak resident memory of this process in MiB: VmHWM, which starts afresh at exec (ru_maxrss keeps the
-    spawning parent's peak, e.g. after the one-day input was prepared in it), else ru_maxrss."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants now, in MiB (from /proc; 0 where unreadable)."""
-    total_kb, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            with open(f"/proc/{p}/status", encoding="ascii") as fh:
-                total_kb += next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
-            for tid in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{tid}/children", encoding="ascii") as fh:
-                    stack.extend(int(c) for c in fh.read().split())
-        except (OSError, ValueError):
-            continue
-    return total_kb / 1024
-
-
-class _TreeMemory:
-    """Samples the resident memory of this process with its children (a stage's worker processes run at the
-    same time: their sum is what the machine holds) every `every` seconds; `.peak_mb` is the largest sum."""
-
-    def __init__(self, every: float = 0.1):
-        import threading
-
-        self.peak_mb, self._every, self._stop = 0.0, every, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak_mb = max(self.peak_mb, _tree_rss_mb(os.getpid()))
-            self._stop.wait(self._every)
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def _cpu_seconds() -> float:
-    """User plus system CPU time of this process, all threads (DuckDB's included), and of its ended children
-    (a Spark stage's JVM and Python workers, once _end_spark has waited for them)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def _end_spark() -> None:
-    """Stop this stage's SparkSession, if it started one, and wait for its JVM to exit, so the JVM's CPU and
-    memory count as the stage's."""
-    import sys
-
-    if "pyspark" not in sys.modules:
-        return
-    from pyspark import SparkContext
-
-    gateway = SparkContext._gateway
-    if SparkContext._active_spark_context is not None:
-        SparkContext._active_spark_context.stop()
-    proc = getattr(gateway, "proc", None)
-    if proc is not None:
-        gateway.shutdown()
-        proc.stdin.close()  # the gateway JVM exits when its stdin closes
-        proc.wait(timeout=120)
-
-
 def _stage_worker(stage: str, ctx: dict, queue) -> None:
     """Run one stage in a child process and report (seconds, peak MiB, extra)."""
     try:
-        t0, cpu0 = time.perf_counter(), _cpu_seconds()
-        with _TreeMemory() as tree:  # worker processes at once (recommend's): their sum
+        t0, cpu0 = time.perf_counter(), bench_usage.cpu_seconds()
+        with bench_usage.TreeMemory() as tree:  # worker processes at once (recommend's): their sum
             extra = bench_stage(stage, ctx)
-            _end_spark()
+            bench_usage.end_spark()
         children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest ended child
-        queue.put({"stage": stage, "seconds": time.perf_counter() - t0, "cpu_seconds": _cpu_seconds() - cpu0,
-                   "peak_rss_mb": max(_peak_rss_mb(), children_peak, tree.peak_mb), **(extra or {})})
+        queue.put({"stage": stage, "seconds": time.perf_counter() - t0, "cpu_seconds": bench_usage.cpu_seconds() - cpu0,
+                   "peak_rss_mb": max(bench_usage.peak_rss_mb(), children_peak, tree.peak_mb), **(extra or {})})
     except BaseException as exc:  # noqa: BLE001 - report, do not hang the parent
         queue.put({"stage": stage, "error": f"{type(exc).__name__}: {exc}"})
 
@@ -171,9 +91,9 @@ def bench_stage(stage: str, ctx: dict) -> dict | None:
     elif stage == "publish":
         return _bench_publish(ctx)
     elif stage == "api":
-        return _bench_api(ctx)
+        return bench_probes.api_load(ctx)
     elif stage == "probes":
-        return _bench_probes(ctx)
+        return bench_probes.probes(ctx)
     else:
         raise ValueError(f"unknown bench stage {stage!r}")
     return None
@@ -224,89 +144,6 @@ def _bench_publish(ctx: dict) -> dict:
     shutil.move(final / runs.WAREHOUSE, ctx["warehouse"])
     shutil.move(final / serving.FILE, serving.index_path(ctx["warehouse"]))
     return {"deliveries": int(recorded)}
-
-
-def _bench_probes(ctx: dict) -> dict:
-    """The floor scan, the single-user recompute and the dashboard's user-switch data access."""
-    import numpy as np
-
-    from spendsense.pipeline import as_date, connect
-    from spendsense.recompute import single_user_latencies
-
-    floor_sql = sql.query("bench_floor.sql").text
-    with connect(ctx["warehouse"], read_only=True) as con:
-        floor = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            con.execute(floor_sql).fetchall()
-            floor.append(time.perf_counter() - t0)
-        users = [r[0] for r in con.execute("select distinct user_id from signals_wide order by 1").fetchall()]
-        rng = np.random.default_rng(ctx["seed"])
-        sample = rng.choice(users, size=min(ctx["single_user_samples"], len(users)), replace=False).tolist()
-        single = single_user_latencies(con, ctx["warehouse"], ctx["opstore"], as_date(ctx["as_of"]), sample)
-    switch = _bench_user_switch(ctx, sample[:50])
-    return {"floor_seconds": round(min(floor), 4),
-            "single_user_p50_ms": round(float(np.percentile(single, 50)), 2),
-            "single_user_p95_ms": round(float(np.percentile(single, 95)), 2),
-            **switch}
-
-
-def _bench_api(ctx: dict) -> dict:
-    """The API load test (spendsense.api.load) over the benchmark's run: 16 clients, consenting users only."""
-    import duckdb
-
-    from spendsense import consent, runs
-    from spendsense.api.load import load_test
-
-    root = Path(ctx["work_dir"]) / "api_runs"
-    shutil.rmtree(root, ignore_errors=True)  # a resumed work folder's earlier publish (the bench's own folder)
-    staged = runs.staging_dir("bench", root)
-    staged.mkdir(parents=True)
-    (staged / runs.WAREHOUSE).symlink_to(ctx["warehouse"])
-    (staged / serving.FILE).symlink_to(serving.index_path(ctx["warehouse"]))
-    runs.publish(staged, root)
-    with duckdb.connect(ctx["warehouse"], read_only=True) as con:  # the run's consent copy, by the one rule
-        events = con.execute("select user_id, event, occurred_at from consent_events order by occurred_at").df()
-    status = consent.latest_status(events)
-    users = sorted(status.loc[status["status"] == "granted", "user_id"])
-    result = load_test(root, Path(ctx["opstore"]), users, seconds=ctx.get("api_seconds", 20.0))
-    return {f"api_{k}": v for k, v in result.items()}
-
-
-def _bench_user_switch(ctx: dict, users: list[str]) -> dict:
-    """Time the dashboard's data access for a user switch (no browser): one user bundle per switch."""
-    import numpy as np
-
-    from spendsense.dashboard.access import DashboardData
-
-    data = DashboardData(run_dir=Path(ctx["work_dir"]), role="operator", operator="bench",
-                         opstore_path=Path(ctx["opstore"]))
-    ms = []
-    for user_id in users:  # one switch at a time, as an operator clicks
-        t0 = time.perf_counter()
-        data.user_bundle(user_id)
-        ms.append(1000 * (time.perf_counter() - t0))
-    return {"user_switch_p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "user_switch_p95_ms": round(float(np.percentile(ms, 95)), 2)}
-
-
-def _bench_browser(ctx: dict, echo=print) -> dict:
-    """First load and user switch in headless Chromium over the bench's warehouse, published as a run dir."""
-    from spendsense import runs
-    from spendsense.dashboard import loadtime
-
-    run_dir = Path(ctx["work_dir"]) / "dashboard-run" / "bench"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    index = serving.index_path(ctx["warehouse"])
-    shutil.move(ctx["warehouse"], run_dir / runs.WAREHOUSE)
-    shutil.move(index, run_dir / serving.FILE)
-    try:
-        return loadtime.measure(run_dir, Path(ctx["opstore"]), echo=echo)
-    except Exception as exc:  # noqa: BLE001 - the browser figures are reported, their failure too
-        return {"browser_skipped": f"{type(exc).__name__}: {exc}"[:300]}
-    finally:
-        shutil.move(run_dir / runs.WAREHOUSE, ctx["warehouse"])
-        shutil.move(run_dir / serving.FILE, index)
 
 
 def run_stage(stage: str, ctx: dict) -> dict:
@@ -430,7 +267,7 @@ def run_benchmark(n_users: int, seed: int = 42, as_of: dt.date = dt.date(2026, 1
             probes.update({k: v for k, v in timed_stage("api").items() if k.startswith("api_")})
             echo(f" p95 {probes['api_p95_ms']} ms, {probes['api_requests_per_second']} req/s")
             echo("  dashboard in the browser (first load, user switch) ...")
-            browser = _bench_browser(ctx, echo)
+            browser = bench_probes.browser(ctx, echo)
     except BaseException:
         if kept:
             echo(f"\n  the work folder {work} is kept: run again with --work-dir {work} to resume")

@@ -18,7 +18,8 @@ from spendsense import paths
 
 # top to bottom: the table is the rule, docs/architecture.md explains it
 LAYERS: dict[str, list[str]] = {
-    "front ends": ["__main__", "cli", "commands", "bench", "bench_report", "api", "dashboard", "viz"],
+    "front ends": ["__main__", "cli", "commands", "bench", "bench_usage", "bench_probes", "bench_report", "api",
+                   "dashboard", "viz"],
     "orchestration": ["pipeline", "notebook_runner", "recompute", "engine_config", "params", "jupyter_env",
                       "spark"],
     "steps": ["generate", "ingest", "signals", "personas", "recommend", "evaluate", "profile"],
@@ -29,7 +30,8 @@ LAYERS: dict[str, list[str]] = {
 # imports within one layer (importer, imported); everything else in a layer stays independent
 SAME_LAYER: set[tuple[str, str]] = {
     ("__main__", "cli"), ("cli", "commands"), ("commands", "dashboard"), ("commands", "bench"),
-    ("bench", "dashboard"),  # the benchmark times the dashboard's user switch
+    ("bench", "bench_usage"), ("bench", "bench_probes"),  # a stage's CPU and memory; the probes after the stages
+    ("bench_probes", "dashboard"),  # the benchmark times the dashboard's user switch
     ("bench", "bench_report"), ("commands", "bench_report"),  # targets judged, the run's block in the docs
     ("pipeline", "engine_config"), ("pipeline", "params"), ("engine_config", "params"),
     ("notebook_runner", "params"), ("notebook_runner", "jupyter_env"),
@@ -39,7 +41,7 @@ SAME_LAYER: set[tuple[str, str]] = {
     ("guardrails", "content"),  # guardrails check catalog entries (content.models)
     ("opstore", "consent"), ("opstore", "sql"), ("consent", "sql"),
     ("config", "paths"),
-    ("commands", "api"), ("api", "dashboard"), ("bench", "api"),  # the API reads through the dashboard's access
+    ("commands", "api"), ("api", "dashboard"), ("bench_probes", "api"),  # the API reads through the dashboard's access
     ("opstore_api", "opstore"), ("opstore_api", "sql"),
     ("serving", "sql"),  # a published run's serving index, read through the one SQL loader
     ("opstore", "opstore_pg"), ("opstore_pg", "sql"),  # the PostgreSQL connection and migrations of the store
